@@ -1,0 +1,1 @@
+"""Validators for Chinese identifiers, as plain functions (GE expectations wrap them)."""

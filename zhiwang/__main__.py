@@ -1,0 +1,3 @@
+from zhiwang.cli import app
+
+app()
