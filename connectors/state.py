@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     status TEXT NOT NULL,
     message TEXT,
     delivered_at TEXT,
-    ingested_at TEXT
+    ingested_at TEXT,
+    landed_meta TEXT
 );
 CREATE INDEX IF NOT EXISTS deliveries_resource ON deliveries(resource, ingested_at);
 CREATE INDEX IF NOT EXISTS deliveries_sha ON deliveries(resource, sha256);
@@ -63,6 +64,8 @@ class DeliveryRecord:
     rows_warned: int = 0
     delivered_at: str | None = None
     ingested_at: str | None = None
+    landed_meta: str | None = None
+    """JSON: format, encoding and reader options of the landed file (to resume after a crash)."""
 
     def public(self) -> dict[str, Any]:
         """The fields `zhiwang ingest --json` prints."""

@@ -81,6 +81,21 @@ class QuarantineWriter:
     def row_numbers(self) -> set[int]:
         return set(self._by_row)
 
+    def entries(self) -> list[dict[str, Any]]:
+        """The quarantined rows so far (provenance, ``reasons`` as dicts, ``src_*`` values), by row number."""
+        return sorted(self._rows, key=lambda r: r["_row_number"])
+
+    def load_existing(self) -> int:
+        """Take back the rows of this delivery's file already written (e.g. staging's, before a release);
+        returns how many."""
+        if not self.path.exists():
+            return 0
+        for row in pq.read_table(self.path).to_pylist():
+            source = {k: v for k, v in row.items() if k.startswith("src_")}
+            reasons = [Reason(**r) for r in row["reasons"] or []]
+            self.add(row["_row_number"], row["_record_key"], reasons, source)
+        return len(self._rows)
+
     def write(self) -> Path | None:
         """Write the file (replacing a previous one for the same delivery); no rows = no file."""
         if self.path.exists():

@@ -34,7 +34,9 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        # "file: key = 'value' is …" reads better than "file: key: = 'value' is …"
+        sep = " " if self.message.startswith("= ") else ": "
+        return f"{self.where}{sep}{self.message}"
 
 
 class ProblemsError(UserError):

@@ -12,6 +12,11 @@ import datetime as dt
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 _FULLWIDTH = str.maketrans("０１２３４５６７８９Ｘｘ", "0123456789XX")
+# GB/T 2260 province-level codes (first two digits of every division code, hence of every ID number).
+PROVINCES = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43",
+    "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+})
 
 
 def check_char(first17: str) -> str:
@@ -54,10 +59,18 @@ def upgrade_15_to_18(value: str) -> str:
     return first17 + check_char(first17)
 
 
+def region_valid(value: str) -> bool:
+    """The division code starts with a GB/T 2260 province code (the exact county may since be retired)."""
+    return value[:2] in PROVINCES
+
+
 def is_valid(value: str | None, *, today: dt.date | None = None) -> bool:
-    """18 digits (last may be X) with a correct check character and a real, non-future birth date."""
+    """18 digits (last may be X) with a correct check character, a province-level region code and a real,
+    non-future birth date."""
     value = clean(value)
     if len(value) != 18 or not value[:17].isdigit() or value[17] not in "0123456789X":
+        return False
+    if not region_valid(value):
         return False
     if check_char(value[:17]) != value[17]:
         return False
@@ -69,7 +82,33 @@ def normalize(value: str | None) -> str | None:
     """The valid 18-character form (15-digit numbers upgraded, x → X), or None when invalid."""
     value = clean(value)
     if len(value) == 15 and value.isdigit():
-        if birth_date(value) is None:
+        if birth_date(value) is None or not region_valid(value):
             return None
         value = upgrade_15_to_18(value)
     return value if is_valid(value) else None
+
+
+def problem(value: str | None, *, allow_15: bool = True, today: dt.date | None = None) -> str | None:
+    """Why ``value`` is not a valid ID number, in plain words (Chinese / English), or None when it is."""
+    text = clean(value)
+    if len(text) == 15 and text.isdigit():
+        if not allow_15:
+            return "15 位旧号码不被接受 / a legacy 15-digit number is not accepted here; give the 18-digit number"
+        text = text[:6] + "19" + text[6:] + "0"  # check character is computed on upgrade: judge the rest
+        if not region_valid(text):
+            return "地区码无效 / the region code (first 6 digits) is not a GB/T 2260 code"
+        return None if birth_date(text) is not None else "出生日期无效 / the birth date (digits 7-12) is not a real date"
+    if len(text) != 18:
+        return f"长度应为 18 位，实际 {len(text)} 位 / must be 18 characters, got {len(text)}"
+    if not text[:17].isdigit() or text[17] not in "0123456789X":
+        return "含非法字符 / only digits and a final X are allowed"
+    if not region_valid(text):
+        return "地区码无效 / the region code (first 6 digits) is not a GB/T 2260 code"
+    born = birth_date(text)
+    if born is None:
+        return "出生日期无效 / the birth date (digits 7-14) is not a real date"
+    if not dt.date(1880, 1, 1) <= born <= (today or dt.date.today()):
+        return "出生日期不合理 / the birth date is in the future or before 1880"
+    if check_char(text[:17]) != text[17]:
+        return "校验码错误 / the check character (last digit) does not match: a digit was probably mistyped"
+    return None

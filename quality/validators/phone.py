@@ -23,3 +23,13 @@ def normalize_mobile(value: str | None) -> str | None:
 
 def is_valid_mobile(value: str | None) -> bool:
     return normalize_mobile(value) is not None
+
+
+def problem(value: str | None) -> str | None:
+    """Why ``value`` is not a mainland mobile number, in plain words, or None when it is."""
+    if is_valid_mobile(value):
+        return None
+    digits = _STRIP.sub("", str(value or "").translate(_FULLWIDTH))
+    if digits.startswith("0"):
+        return "不是手机号（疑似固定电话）/ not a mobile number (looks like a landline); give an 11-digit mobile"
+    return f"手机号应为 1 开头的 11 位数字 / a mobile number has 11 digits starting 13-19, got {len(digits)} characters"

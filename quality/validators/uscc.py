@@ -55,3 +55,18 @@ def is_valid(value: str | None, *, check_org_code: bool = True) -> bool:
 def normalize(value: str | None) -> str | None:
     value = clean(value)
     return value if is_valid(value) else None
+
+
+def problem(value: str | None, *, check_org_code: bool = True) -> str | None:
+    """Why ``value`` is not a valid code, in plain words (Chinese / English), or None when it is."""
+    text = clean(value)
+    if len(text) != 18:
+        return f"长度应为 18 位，实际 {len(text)} 位 / must be 18 characters, got {len(text)}"
+    bad = sorted({c for c in text if c not in _VALUE})
+    if bad:
+        return f"含非法字符 {''.join(bad)} / characters {''.join(bad)} are not used (no I, O, Z, S, V)"
+    if check_char(text[:17]) != text[17]:
+        return "校验码错误 / the check character (last) does not match: a character was probably mistyped"
+    if check_org_code and not is_valid(text, check_org_code=True):
+        return "组织机构代码校验位错误 / the embedded organisation code (characters 9-17) fails its GB 11714 check"
+    return None

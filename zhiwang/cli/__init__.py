@@ -22,6 +22,21 @@ def _register() -> None:
 
     app.add_typer(catalog_cmd.app, name="catalog")
     ingest_cmd.register(app)
+    from zhiwang.cli import review_cmd
+
+    app.add_typer(review_cmd.app, name="review")
+    _register_warehouse()
+
+
+def _register_warehouse() -> None:
+    from zhiwang.cli import audit_cmd, backup_cmd, golden_cmd, mirror_cmd, publish_cmd, release_cmd
+
+    publish_cmd.register(app)
+    app.add_typer(release_cmd.app, name="release")
+    app.add_typer(golden_cmd.app, name="golden")
+    app.add_typer(mirror_cmd.app, name="mirror")
+    app.add_typer(audit_cmd.app, name="audit")
+    app.add_typer(backup_cmd.app, name="backup")
 
 
 _register()

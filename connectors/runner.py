@@ -1,0 +1,171 @@
+"""Ingest: connector → landing → staging → quality gate, one delivery at a time, every row accounted for.
+
+Per delivery the ledger (``state.sqlite``) records rows_read = rows_staged + rows_quarantined (+ rows held
+for a steward). A delivery is first recorded as ``landed``; if the process dies before it is staged, the
+next ingest of the resource picks the landed file up again, so nothing is lost and nothing ingested twice.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from catalog.models import Catalog, Resource
+from connectors.base import ConnectorContext, Delivery, Landed, Window
+from connectors.formats import UnreadableFileError
+from connectors.registry import get_connector_class, parse_source
+from connectors.staging import DeliveryRejected, map_delivery
+from connectors.state import DeliveryRecord, StateStore
+from quality.quarantine import QuarantineWriter
+from zhiwang.settings import Settings, get_settings
+
+OnDelivery = Callable[[DeliveryRecord], None]
+
+
+def ingest_resource(resource_id: str, window_start: datetime | None = None, window_end: datetime | None = None, *,
+                    settings: Settings | None = None, catalog: Catalog | None = None,
+                    on_delivery: OnDelivery | None = None) -> list[DeliveryRecord]:
+    """Ingest every delivery waiting for ``resource_id`` in the window; return one record per delivery."""
+    settings = settings or get_settings()
+    if catalog is None:
+        from zhiwang.validation import load_valid_catalog
+
+        catalog = load_valid_catalog(settings.catalog_dir)
+    resource = catalog.resource(resource_id)
+    state = StateStore(settings.state_db)
+    records: list[DeliveryRecord] = []
+
+    def done(rec: DeliveryRecord) -> None:
+        records.append(rec)
+        if on_delivery:
+            on_delivery(rec)
+
+    for pending in state.deliveries(resource.id, status="landed"):  # resume what a crash left behind
+        landed = _landed_from_record(pending)
+        if landed is not None:
+            done(_stage(resource, catalog, settings, state, landed, pending.batch_id, None))
+
+    context = ConnectorContext(resource=resource, settings=settings, state=state)
+    connector_cls = get_connector_class(resource.source.connector)
+    connector = connector_cls(parse_source(resource), context)
+    for delivery in connector.deliveries(Window(window_start, window_end)):
+        done(_ingest_delivery(resource, catalog, settings, state, delivery))
+    return records
+
+
+def _ingest_delivery(resource: Resource, catalog: Catalog, settings: Settings, state: StateStore,
+                     delivery: Delivery) -> DeliveryRecord:
+    fingerprint = delivery.fingerprint()
+    if fingerprint and (earlier := state.seen_sha256(resource.id, fingerprint)):
+        return _skip(resource, state, delivery, fingerprint, earlier)
+    landed = delivery.land(settings.landing / resource.id, uuid.uuid4().hex[:12])
+    if fingerprint is None and (earlier := state.seen_sha256(resource.id, landed.sha256)):
+        # a pull that brought nothing new lands as the same bytes as before
+        return _skip(resource, state, delivery, landed.sha256, earlier)
+    batch_id = f"{resource.id}-{landed.sha256[:12]}"
+    state.record(DeliveryRecord(
+        resource=resource.id, provider=resource.provider, batch_id=batch_id, file=landed.source_name,
+        sha256=landed.sha256, landed_path=str(landed.path), rows_read=0, rows_staged=0, rows_quarantined=0,
+        status="landed", delivered_at=landed.delivered_at.isoformat(), ingested_at=_now(),
+        landed_meta=_landed_meta(landed),
+    ))
+    return _stage(resource, catalog, settings, state, landed, batch_id, delivery)
+
+
+def _skip(resource: Resource, state: StateStore, delivery: Delivery, sha: str, earlier: DeliveryRecord) -> DeliveryRecord:
+    message = (f"already ingested as batch {earlier.batch_id} (file {earlier.file}, {earlier.ingested_at}); "
+               "the identical file was not ingested again")
+    delivery.skip(message)
+    rec = DeliveryRecord(
+        resource=resource.id, provider=resource.provider, batch_id=f"{earlier.batch_id}~dup{uuid.uuid4().hex[:6]}",
+        file=delivery.source_name, sha256=sha, rows_read=0, rows_staged=0, rows_quarantined=0,
+        status="skipped", message=message, ingested_at=_now(),
+    )
+    state.record(rec)
+    return rec
+
+
+def _stage(resource: Resource, catalog: Catalog, settings: Settings, state: StateStore, landed: Landed,
+           batch_id: str, delivery: Delivery | None) -> DeliveryRecord:
+    from quality.gate import run_gate
+
+    quarantine = QuarantineWriter(settings.quarantine, resource.id, batch_id)
+    mapped_path = settings.staging / resource.id / "_mapped" / f"{batch_id}.parquet"
+    accepted_path = settings.staging / resource.id / f"{batch_id}.parquet"
+    rec = DeliveryRecord(
+        resource=resource.id, provider=resource.provider, batch_id=batch_id, file=landed.source_name,
+        sha256=landed.sha256, landed_path=str(landed.path), rows_read=0, rows_staged=0, rows_quarantined=0,
+        status="rejected", delivered_at=landed.delivered_at.isoformat(), ingested_at=_now(),
+        landed_meta=_landed_meta(landed),
+    )
+    try:
+        mapped = map_delivery(resource, landed, batch_id, mapped_path, quarantine)
+    except (UnreadableFileError, DeliveryRejected) as exc:
+        rec.message = str(exc)
+        quarantine.write()
+        state.record(rec)
+        if delivery is not None:
+            delivery.reject(landed, str(exc))
+        return rec
+
+    previous = _previous_rows(state, resource.id, batch_id)
+    gate = run_gate(
+        resource=resource, catalog=catalog, settings=settings, batch_id=batch_id, source_name=landed.source_name,
+        mapped_path=mapped_path, quarantine=quarantine, previous_rows=previous, accepted_path=accepted_path,
+    )
+    quarantine.write()
+    rec.rows_read = mapped.rows_read
+    rec.rows_quarantined = len(quarantine)
+    rec.rows_staged = gate.rows_accepted
+    rec.rows_warned = gate.rows_warned
+    rec.status = gate.status
+    rec.staged_path = str(gate.accepted_path) if gate.accepted_path else None
+    notes = list(mapped.notes) + ([gate.message] if gate.message else [])
+    rec.message = "; ".join(notes) or None
+    if gate.status == "staged":
+        mapped_path.unlink(missing_ok=True)
+    _check_reconciled(rec, mapped.rows_mapped, gate.rows_quarantined)
+    state.record(rec)
+    if delivery is not None:
+        if gate.status == "rejected":
+            delivery.reject(landed, gate.message or "rejected by the quality gate")
+        else:
+            delivery.acknowledge()
+    return rec
+
+
+def _check_reconciled(rec: DeliveryRecord, rows_mapped: int, gate_quarantined: int) -> None:
+    """rows_read = staged + quarantined (+ held): a mismatch is a bug, never something to hide."""
+    held = rows_mapped - gate_quarantined if rec.status == "held" else 0
+    if rec.rows_read != rec.rows_staged + rec.rows_quarantined + held:
+        raise AssertionError(
+            f"row counts do not reconcile for {rec.batch_id}: read {rec.rows_read}, staged {rec.rows_staged}, "
+            f"quarantined {rec.rows_quarantined}, held {held}"
+        )
+
+
+def _previous_rows(state: StateStore, resource_id: str, batch_id: str) -> int | None:
+    earlier = [d for d in state.deliveries(resource_id, status="staged") if d.batch_id != batch_id]
+    return earlier[-1].rows_read if earlier else None
+
+
+def _landed_meta(landed: Landed) -> str:
+    return json.dumps({"format": landed.format, "encoding": landed.encoding, "options": landed.options}, ensure_ascii=False)
+
+
+def _landed_from_record(rec: DeliveryRecord) -> Landed | None:
+    if not rec.landed_path or not Path(rec.landed_path).exists():
+        return None
+    meta = json.loads(rec.landed_meta or "{}")
+    return Landed(
+        path=Path(rec.landed_path), sha256=rec.sha256 or "", format=meta.get("format", "csv"),
+        source_name=rec.file, delivered_at=datetime.fromisoformat(rec.delivered_at or _now()),
+        encoding=meta.get("encoding"), options=meta.get("options") or {},
+    )
+
+
+def _now() -> str:
+    return datetime.now().isoformat(timespec="seconds")

@@ -1,0 +1,218 @@
+"""Map one landed delivery onto the catalog: canonical columns typed, source columns kept, provenance added.
+
+Output (the *mapped* batch the quality gate reads): canonical columns named by ``maps_to``; every source
+column as delivered, as ``src_<column>``; provenance ``_resource, _batch_id, _record_key, _row_number,
+_delivered_at``; and ``_warnings`` (JSON list, null when clean) for optional values that could not be typed.
+A row without a record key, or whose required value is missing or unparseable, goes to quarantine with
+every reason; a delivery missing a required or record-key column is rejected whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from catalog.models import Resource
+from connectors.base import Landed
+from connectors.formats import read_batches
+from connectors.typing import ARROW_TYPES, clean_text, parse_column
+from quality.quarantine import QuarantineWriter, Reason, mask_value
+from zhiwang.errors import UserError
+
+PROVENANCE = ["_resource", "_batch_id", "_record_key", "_row_number", "_delivered_at", "_warnings"]
+# Source values that identify residents are masked in every message and quarantine reason.
+_MASKED_TARGETS = {"id_number", "legal_rep_id_number", "phone", "uscc"}
+
+
+class DeliveryRejected(UserError):
+    """The delivery as a whole cannot be staged (e.g. a required column is missing)."""
+
+
+@dataclass
+class MapResult:
+    rows_read: int = 0
+    rows_mapped: int = 0
+    rows_quarantined: int = 0
+    notes: list[str] = field(default_factory=list)
+    """Delivery-level remarks (missing optional columns, unexpected columns) for the report."""
+
+
+def src(column: str) -> str:
+    return f"src_{column}"
+
+
+def mapped_schema(resource: Resource, source_columns: list[str]) -> pa.Schema:
+    fields = [pa.field(spec.maps_to, ARROW_TYPES[spec.type]) for spec in resource.fields if spec.maps_to]
+    fields += [pa.field(src(c), pa.string()) for c in source_columns]
+    fields += [
+        pa.field("_resource", pa.string()), pa.field("_batch_id", pa.string()), pa.field("_record_key", pa.string()),
+        pa.field("_row_number", pa.int64()), pa.field("_delivered_at", pa.timestamp("us")),
+        pa.field("_warnings", pa.string()),
+    ]
+    return pa.schema(fields)
+
+
+def map_delivery(resource: Resource, landed: Landed, batch_id: str, out_path: Path,
+                 quarantine: QuarantineWriter) -> MapResult:
+    """Stream the landed file into ``out_path`` (Parquet, atomic), quarantining rows that cannot be mapped."""
+    result = MapResult()
+    writer: pq.ParquetWriter | None = None
+    source_columns: list[str] = []
+    tmp = out_path.with_name(out_path.name + ".partial")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        for batch in read_batches(landed):
+            if writer is None:
+                source_columns = _check_columns(resource, landed, batch.schema.names, result)
+                schema = mapped_schema(resource, source_columns)
+                writer = pq.ParquetWriter(tmp, schema)
+            table = _map_batch(resource, batch, source_columns, batch_id, landed, result, quarantine)
+            if table.num_rows:
+                writer.write_table(table.cast(schema))
+        if writer is None:  # an empty delivery (header only or no rows)
+            source_columns = [f.column for f in resource.fields]
+            schema = mapped_schema(resource, source_columns)
+            writer = pq.ParquetWriter(tmp, schema)
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, out_path)
+    return result
+
+
+def _check_columns(resource: Resource, landed: Landed, names: list[str], result: MapResult) -> list[str]:
+    present = set(names)
+    missing_required = [
+        f.column for f in resource.fields if f.column not in present and (f.required or f.column in resource.record_key)
+    ]
+    if missing_required:
+        cols = "、".join(missing_required)
+        raise DeliveryRejected(
+            f"{landed.source_name}: required column(s) {cols} missing from the header (columns found: "
+            f"{', '.join(names[:30])}). Nothing from this file was accepted. Add the column(s) and deliver "
+            f"the file again, or correct catalog/resources/{resource.id}.yaml if the department renamed them."
+        )
+    missing_optional = [f.column for f in resource.fields if f.column not in present]
+    if missing_optional:
+        result.notes.append(f"optional column(s) missing, left empty: {'、'.join(missing_optional)}")
+    known = {f.column for f in resource.fields}
+    extra = [n for n in names if n not in known]
+    if extra:
+        result.notes.append(f"column(s) not in the catalog, kept as source attributes: {'、'.join(extra)}")
+    return [f.column for f in resource.fields] + extra
+
+
+def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
+    idx = batch.schema.get_field_index(name)
+    return batch.column(idx) if idx >= 0 else pa.nulls(batch.num_rows, pa.string())
+
+
+def _map_batch(resource: Resource, batch: pa.RecordBatch, source_columns: list[str], batch_id: str,
+               landed: Landed, result: MapResult, quarantine: QuarantineWriter) -> pa.Table:
+    n = batch.num_rows
+    first_row = result.rows_read + 1
+    result.rows_read += n
+    row_numbers = pa.array(range(first_row, first_row + n), pa.int64())
+
+    key_parts = [clean_text(_column(batch, c)) for c in resource.record_key]
+    key_missing = pc.is_null(key_parts[0])
+    for part in key_parts[1:]:
+        key_missing = pc.or_(key_missing, pc.is_null(part))
+    record_key = key_parts[0] if len(key_parts) == 1 else pc.binary_join_element_wise(*key_parts, "|")
+    bad_row = key_missing
+    problems: list[tuple[str, str, pa.Array, pa.Array]] = []  # (column, kind, mask, raw)
+    warn_cols: list[tuple[str, pa.Array, pa.Array]] = []
+    canonical: dict[str, pa.Array] = {}
+    for spec in resource.fields:
+        if not spec.maps_to:
+            continue
+        raw = _column(batch, spec.column)
+        values, unparseable = parse_column(raw, spec)
+        canonical[spec.maps_to] = values
+        if spec.required:
+            missing = pc.and_(pc.is_null(values), pc.invert(unparseable))
+            problems.append((spec.column, "required", missing, raw))
+            problems.append((spec.column, "parse", unparseable, raw))
+            bad_row = pc.or_(bad_row, pc.or_(missing, unparseable))
+        elif pc.any(unparseable).as_py():
+            warn_cols.append((spec.column, unparseable, raw))
+
+    bad_idx = pc.indices_nonzero(bad_row).to_pylist()
+    if bad_idx:
+        _quarantine_rows(resource, batch, bad_idx, key_missing, record_key, row_numbers, problems, quarantine)
+        result.rows_quarantined += len(bad_idx)
+    warnings = _warnings(resource, warn_cols, n)
+
+    columns: dict[str, pa.Array] = dict(canonical)
+    for c in source_columns:
+        columns[src(c)] = _column(batch, c).cast(pa.string())
+    columns["_resource"] = pa.array([resource.id] * n, pa.string())
+    columns["_batch_id"] = pa.array([batch_id] * n, pa.string())
+    columns["_record_key"] = record_key
+    columns["_row_number"] = row_numbers
+    columns["_delivered_at"] = pa.array([landed.delivered_at] * n, pa.timestamp("us"))
+    columns["_warnings"] = warnings
+    table = pa.table(columns)
+    if bad_idx:
+        table = table.filter(pc.invert(bad_row))
+    result.rows_mapped += table.num_rows
+    return table
+
+
+def _shown(resource: Resource, column: str, value: object) -> str | None:
+    spec = resource.field_by_column(column)
+    if value is None:
+        return None
+    if spec is not None and (spec.maps_to in _MASKED_TARGETS or any(c.name in ("cn_id_number", "cn_uscc", "cn_mobile") for c in spec.checks)):
+        return mask_value(value)
+    return str(value)[:60]
+
+
+def _quarantine_rows(resource: Resource, batch: pa.RecordBatch, bad_idx: list[int], key_missing: pa.Array,
+                     record_key: pa.Array, row_numbers: pa.Array, problems: list[tuple[str, str, pa.Array, pa.Array]],
+                     quarantine: QuarantineWriter) -> None:
+    rows = batch.take(pa.array(bad_idx)).to_pylist()
+    key_missing_l = key_missing.take(pa.array(bad_idx)).to_pylist()
+    keys = record_key.take(pa.array(bad_idx)).to_pylist()
+    numbers = row_numbers.take(pa.array(bad_idx)).to_pylist()
+    masks = [(col, kind, mask.take(pa.array(bad_idx)).to_pylist(), raw.take(pa.array(bad_idx)).to_pylist())
+             for col, kind, mask, raw in problems]
+    key_cols = "、".join(resource.record_key)
+    for i, row in enumerate(rows):
+        reasons: list[Reason] = []
+        if key_missing_l[i]:
+            reasons.append(Reason("record_key", key_cols, f"记录标识 {key_cols} 为空 / the record key ({key_cols}) is empty: "
+                                  "every row needs it so corrections can find the row; fill it and redeliver"))
+        for col, kind, mask, raw in masks:
+            if not mask[i]:
+                continue
+            spec = resource.field_by_column(col)
+            if kind == "required":
+                reasons.append(Reason("required", col, f"必填字段 {col} 为空 / required value {col} is missing; fill it and redeliver"))
+            else:
+                expected = ", ".join(spec.date_formats()) if spec and spec.type in ("date", "timestamp") else (spec.type if spec else "")
+                reasons.append(Reason("parse", col, f"{col} 的值无法识别为 {spec.type if spec else ''} / cannot read {col} as "
+                                      f"{spec.type if spec else 'a value'}; expected {expected}", _shown(resource, col, raw[i])))
+        quarantine.add(numbers[i], keys[i], reasons, row)
+
+
+def _warnings(resource: Resource, warn_cols: list[tuple[str, pa.Array, pa.Array]], n: int) -> pa.Array:
+    if not warn_cols:
+        return pa.nulls(n, pa.string())
+    per_row: dict[int, list[dict[str, str | None]]] = {}
+    for col, mask, raw in warn_cols:
+        spec = resource.field_by_column(col)
+        idx = pc.indices_nonzero(mask).to_pylist()
+        values = raw.take(pa.array(idx)).to_pylist()
+        for i, v in zip(idx, values, strict=True):
+            per_row.setdefault(i, []).append({
+                "check": "parse", "column": col, "severity": "warning", "value": _shown(resource, col, v),
+                "message": f"{col} 的值无法识别，已置空 / cannot read {col} as {spec.type if spec else ''}; left empty",
+            })
+    return pa.array([json.dumps(per_row[i], ensure_ascii=False) if i in per_row else None for i in range(n)], pa.string())

@@ -1,0 +1,230 @@
+"""Golden tables of one entity type from records, scored pairs, the previous state and stewards' decisions.
+
+``build_golden`` chains clustering → stable IDs → survivorship and returns the DESIGN.md tables
+(warehouse/schema.py is the contract):
+- ``golden``: one row per golden ID ever issued: ``golden_id``, the canonical fields, ``status`` (active |
+  merged | retired), ``merged_into``, ``source_count``, ``provenance`` (field → resource, record_key, batch_id).
+  Merged and retired rows keep their last values and have ``source_count`` 0.
+- ``xref``: ``entity, resource, record_key, batch_id, golden_id, match_probability``: every record once.
+- ``changes``: ``release, golden_id, entity, change, fields, related_id``: new, updated (fields), merged
+  (related_id = survivor), split (related_id = the ID it split from), retired.
+Plus the redirect table, the disagreements for the correction loop, the cut edges, and the ``GoldenState``
+the next run takes as ``previous`` (saved by :func:`save_state` under ``<home>/resolve/<entity>/``).
+
+Inputs: ``records`` (pyarrow Table: ``_resource, _record_key, _batch_id, _delivered_at``, canonical fields,
+``record_uid`` = ``<resource>|<record_key>``, added when absent), ``pairs`` (``record_uid_l, record_uid_r,
+match_probability``, optional ``is_decisive``), ``decisions`` (``record_uid_l, record_uid_r, decision``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from catalog.canonical import CANONICAL_FIELDS
+from entity_resolution.clustering import cluster_records
+from entity_resolution.stable_ids import REGISTRY_SCHEMA, XREF_STATE_SCHEMA, assign_ids
+from entity_resolution.survivorship import survive
+from zhiwang.errors import UserError
+
+if TYPE_CHECKING:
+    from catalog.models import Catalog
+    from zhiwang.settings import Settings
+
+CHANGES_SCHEMA = pa.schema([
+    ("release", pa.int64()), ("golden_id", pa.string()), ("entity", pa.string()), ("change", pa.string()),
+    ("fields", pa.list_(pa.string())), ("related_id", pa.string()),
+])
+XREF_SCHEMA = pa.schema([
+    ("entity", pa.string()), ("resource", pa.string()), ("record_key", pa.string()), ("batch_id", pa.string()),
+    ("golden_id", pa.string()), ("match_probability", pa.float64()),
+])
+
+
+@dataclass
+class GoldenState:
+    """What the next run needs: the ID registry, record → ID, and the golden rows to diff against."""
+
+    entity: str
+    release: int
+    registry: pa.Table
+    xref: pa.Table
+    golden: pa.Table
+
+
+@dataclass
+class GoldenResult:
+    golden: pa.Table
+    xref: pa.Table
+    changes: pa.Table
+    redirects: pa.Table
+    state: GoldenState
+    disagreements: pa.Table
+    cut_edges: pa.Table
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def with_record_uid(records: pa.Table) -> pa.Table:
+    """Add ``record_uid = <_resource>|<_record_key>`` when the records do not carry it."""
+    if "record_uid" in records.column_names:
+        return records
+    return records.append_column("record_uid", pc.binary_join_element_wise(records["_resource"], records["_record_key"], "|"))
+
+
+def build_golden(entity: str, records: pa.Table, pairs: pa.Table, previous: GoldenState | None,
+                 decisions: pa.Table | None, catalog: Catalog | None, *, release: int, threshold: float = 0.9,
+                 con: duckdb.DuckDBPyConnection | None = None) -> GoldenResult:
+    """Resolve one entity type into its golden tables; see the module docstring."""
+    if entity not in ("person", "legal_entity", "building"):
+        raise UserError(f"build_golden: entity = {entity!r} is not one of person, legal_entity, building.")
+    if previous is not None and previous.entity != entity:
+        raise UserError(f"build_golden({entity}): the previous state is for {previous.entity!r}; pass that entity's state.")
+    stats: dict[str, Any] = {}
+    clock = time.perf_counter()
+    records = with_record_uid(records)
+    own = con is None
+    con = con or duckdb.connect()
+    try:
+        if previous is not None:
+            _check_state(previous, con)
+        clustered = cluster_records(records.select(["record_uid"]), pairs, threshold=threshold, decisions=decisions)
+        stats["cluster_s"], clock = time.perf_counter() - clock, time.perf_counter()
+        ids = assign_ids(entity, clustered.clusters, previous.xref if previous else None,
+                         previous.registry if previous else None, release=release, con=con)
+        stats["ids_s"], clock = time.perf_counter() - clock, time.perf_counter()
+        authority = {f: catalog.authority(entity, f) for f in CANONICAL_FIELDS[entity]} if catalog else {}
+        providers = {rid: r.provider for rid, r in catalog.resources.items()} if catalog else {}
+        surv = survive(entity, records, ids.assignment, authority, providers=providers, con=con)
+        stats["survive_s"], clock = time.perf_counter() - clock, time.perf_counter()
+        golden = _golden_rows(entity, surv.values, ids.registry, previous.golden if previous else None, con)
+        xref = _xref(entity, records, ids.assignment, clustered.clusters, con)
+        changes = _changes(entity, release, ids.events, surv.values, previous, con)
+        stats["assemble_s"] = time.perf_counter() - clock
+    finally:
+        if own:
+            con.close()
+    stats.update(clustered.stats, golden_active=surv.values.num_rows, golden_rows=golden.num_rows)
+    state = GoldenState(entity=entity, release=release, registry=ids.registry, xref=ids.assignment, golden=golden)
+    return GoldenResult(golden=golden, xref=xref, changes=changes, redirects=ids.redirects, state=state,
+                        disagreements=surv.disagreements, cut_edges=clustered.cut_edges, stats=stats)
+
+
+def _check_state(previous: GoldenState, con: duckdb.DuckDBPyConnection) -> None:
+    con.register("chk_x", previous.xref)
+    con.register("chk_r", previous.registry)
+    bad = con.sql("""SELECT count(*) FROM chk_x x LEFT JOIN chk_r r USING (golden_id)
+                         WHERE r.status IS DISTINCT FROM 'active'""").fetchall()[0][0]
+    con.unregister("chk_x")
+    con.unregister("chk_r")
+    if bad:
+        raise UserError(f"previous {previous.entity} state (release {previous.release}): {bad} xref row(s) point at golden "
+                        "IDs that are not active in the registry. The saved state is inconsistent; restore it from "
+                        "the last release's backup before resolving again.")
+
+
+def _golden_rows(entity: str, values: pa.Table, registry: pa.Table, prev_golden: pa.Table | None,
+                 con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """Active rows from survivorship; merged/retired rows keep their previous values with the registry's status."""
+    fields = CANONICAL_FIELDS[entity]
+    active = values.select(["golden_id", *fields])
+    active = active.append_column("status", pa.array(["active"] * values.num_rows, pa.string()))
+    active = active.append_column("merged_into", pa.nulls(values.num_rows, pa.string()))
+    active = active.append_column("source_count", values["source_count"]).append_column("provenance", values["provenance"])
+    inactive_ids = registry.filter(pc.not_equal(registry["status"], "active")).select(["golden_id", "status", "merged_into"])
+    if inactive_ids.num_rows == 0:
+        return active
+    con.register("g_inact", inactive_ids)
+    con.register("g_prev", (prev_golden if prev_golden is not None else active.schema.empty_table()).cast(active.schema))
+    cols = ", ".join(f'p."{f}"' for f in fields)
+    inactive = con.sql(f"""
+        SELECT i.golden_id, {cols}, i.status, i.merged_into, 0::INTEGER AS source_count, p.provenance
+        FROM g_inact i LEFT JOIN g_prev p USING (golden_id) ORDER BY 1""").to_arrow_table()
+    con.unregister("g_inact")
+    con.unregister("g_prev")
+    return pa.concat_tables([active, inactive.cast(active.schema)])
+
+
+def _xref(entity: str, records: pa.Table, assignment: pa.Table, clusters: pa.Table,
+          con: duckdb.DuckDBPyConnection) -> pa.Table:
+    con.register("x_r", records.select(["record_uid", "_resource", "_record_key", "_batch_id"]))
+    con.register("x_a", assignment)
+    con.register("x_c", clusters.select(["record_uid", "match_probability"]))
+    xref = con.sql(f"""
+        SELECT '{entity}' AS entity, r._resource AS resource, r._record_key AS record_key, r._batch_id AS batch_id,
+               a.golden_id, c.match_probability
+        FROM x_r r JOIN x_a a USING (record_uid) JOIN x_c c USING (record_uid)""").to_arrow_table().cast(XREF_SCHEMA)
+    for name in ("x_r", "x_a", "x_c"):
+        con.unregister(name)
+    # the contract: every accepted record exactly once (a lost or doubled record would corrupt the library)
+    if xref.num_rows != records.num_rows or xref["golden_id"].null_count:
+        raise AssertionError(f"xref has {xref.num_rows} rows for {records.num_rows} {entity} records")
+    return xref
+
+
+def _changes(entity: str, release: int, events: pa.Table, values: pa.Table, previous: GoldenState | None,
+             con: duckdb.DuckDBPyConnection) -> pa.Table:
+    con.register("c_ev", events)
+    parts = [con.sql(f"""SELECT {int(release)} AS release, golden_id, '{entity}' AS entity, change,
+                                    CAST(NULL AS VARCHAR[]) AS fields, related_id FROM c_ev""").to_arrow_table()]
+    con.unregister("c_ev")
+    if previous is not None:
+        fields = CANONICAL_FIELDS[entity]
+        con.register("c_new", values.select(["golden_id", *fields]))
+        con.register("c_old", previous.golden.filter(pc.equal(previous.golden["status"], "active")).select(["golden_id", *fields]))
+        diffs = ", ".join(f"CASE WHEN CAST(n.\"{f}\" AS VARCHAR) IS DISTINCT FROM CAST(o.\"{f}\" AS VARCHAR) "
+                          f"THEN '{f}' END" for f in fields)
+        parts.append(con.sql(f"""
+            SELECT * FROM (
+                SELECT {int(release)} AS release, n.golden_id, '{entity}' AS entity, 'updated' AS change,
+                       list_filter([{diffs}], lambda x: x IS NOT NULL) AS fields, CAST(NULL AS VARCHAR) AS related_id
+                FROM c_new n JOIN c_old o USING (golden_id))
+            WHERE len(fields) > 0""").to_arrow_table())
+        con.unregister("c_new")
+        con.unregister("c_old")
+    return pa.concat_tables([p.cast(CHANGES_SCHEMA) for p in parts]).sort_by([("golden_id", "ascending"), ("change", "ascending")])
+
+
+# -- persisted state -------------------------------------------------------------------------------------
+
+
+def state_dir(settings: Settings, entity: str) -> Path:
+    return settings.home / "resolve" / entity
+
+
+def save_state(directory: Path, state: GoldenState) -> None:
+    """Write the state atomically: a crash leaves the previous state whole."""
+    tmp = directory.with_name(directory.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    pq.write_table(state.registry, tmp / "registry.parquet")
+    pq.write_table(state.xref, tmp / "xref.parquet")
+    pq.write_table(state.golden, tmp / "golden.parquet")
+    (tmp / "state.json").write_text(json.dumps({"entity": state.entity, "release": state.release}))
+    old = directory.with_name(directory.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if directory.exists():
+        os.replace(directory, old)
+    os.replace(tmp, directory)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def load_state(directory: Path) -> GoldenState | None:
+    """The saved state, or None before the first run."""
+    meta = directory / "state.json"
+    if not meta.exists():
+        return None
+    info = json.loads(meta.read_text())
+    return GoldenState(entity=info["entity"], release=int(info["release"]),
+                       registry=pq.read_table(directory / "registry.parquet").cast(REGISTRY_SCHEMA),
+                       xref=pq.read_table(directory / "xref.parquet").cast(XREF_STATE_SCHEMA),
+                       golden=pq.read_table(directory / "golden.parquet"))

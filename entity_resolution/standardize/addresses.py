@@ -1,0 +1,208 @@
+"""Chinese addresses → components and the keys that link records to buildings and flats.
+
+``parse_address("广东省深圳市南山区粤海街道科技园社区科苑路15号科兴科学园A栋12楼1203室")`` gives province
+广东省, city 深圳市, district 南山区 (440305), street 粤海街道, community 科技园社区, road 科苑路, number 15,
+estate 科兴科学园, building A座, floor 12, room 1203.
+
+Before parsing, the text is folded: NFKC (full-width digits and letters), simplified characters, no spaces,
+Chinese numerals before a marker written in digits (十二栋 → 12栋, 一千零一号 → 1001号, 二〇二室 → 202室,
+八卦一路 → 八卦1路) and building markers made canonical: a letter building is ``A座`` (A栋, A幢, A# too), a
+numbered one ``3栋`` (3幢, 3#, 3#楼, 3号楼, 第三栋 too). 3楼 alone is a floor, not a building.
+
+The tail (building / unit / floor / room) is read from the end, then administrative parts and the road from
+the start; what is left between them is the estate (小区 / 花园 / 大厦 …). Nothing is guessed: a part that
+is absent stays None. ``building_key`` (district|road|number|estate|building) links people and firms to
+buildings; ``unit_key`` adds unit and room and identifies a flat.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+
+import pyarrow as pa
+
+from entity_resolution.standardize._text import nfkc, replace_cn_numerals, to_simplified, unify_dashes
+from entity_resolution.standardize._vector import Column, map_unique_struct
+from entity_resolution.standardize.places import (
+    CITIES,
+    GUANGDONG_CITIES,
+    PROVINCES,
+    SHENZHEN_DISTRICTS,
+    district_code,
+    short_name,
+)
+
+_MARKERS = "号楼|号院|号|栋|幢|座|单元|室|房|层|楼|期|区|巷|弄|路|街|道|#"
+_NOISE = re.compile(r"[\s,，、;；:：。\"'“”‘’()\[\]【】<>《》]")
+_BUILDING_LETTER = re.compile(r"(?<![A-Z0-9])([A-Z])(?:栋|幢|座|#楼|#|号楼)")
+_BUILDING_NUMBER = re.compile(r"(?<![A-Z0-9-])(\d+)(?:号楼|栋楼|栋|幢|座|#楼|#)")
+_TAIL = re.compile(
+    r"(?P<building>(?:[A-Z]座|\d+栋))?-?(?P<unit>(?:[A-Z]|\d+)单元)?-?(?P<floor>\d+(?:层|楼))?-?"
+    r"(?P<room>[A-Z]?\d+[A-Z]?)?(?P<room_mark>室|房|号房|号)?$"
+)
+_COMPACT_TAIL = re.compile(r"(?<=[^\d-])(?P<building>\d+)-(?P<unit>\d+)-(?P<room>\d+)(?:室|房|号)?$")
+_STREET = re.compile(r"^([\u4e00-\u9fff]{1,6}?)(街道办事处|街道办|街道|镇)")
+_COMMUNITY = re.compile(r"^([\u4e00-\u9fff\d]{1,8}?)(社区居民委员会|社区居委会|社区工作站|社区|村民委员会|村委会)")
+_ROAD = re.compile(r"^([\u4e00-\u9fff\dA-Z]{1,12}?(?:大道|大街|路|街|巷|弄|道))(?!路|街|道|巷)")
+_NUMBER = re.compile(r"^(\d+(?:-\d+)?)(?:号院|号(?!楼|房)|(?=[\u4e00-\u9fff]))")
+_MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市")
+_PROVINCE_FULL = {short_name(p): p for p in PROVINCES}
+NULL_ADDRESSES = frozenset({"", "无", "不详", "未知", "空", "null", "none", "-", "--", "/", "?"})
+_GENERIC_DISTRICT = re.compile(r"^([\u4e00-\u9fff]{1,4}?(?:新区|区|县|旗))")
+
+
+@dataclass(frozen=True)
+class Address:
+    province: str | None = None
+    city: str | None = None
+    district: str | None = None
+    district_code: str | None = None
+    street: str | None = None
+    community: str | None = None
+    road: str | None = None
+    number: str | None = None
+    estate: str | None = None
+    building: str | None = None
+    unit: str | None = None
+    floor: str | None = None
+    room: str | None = None
+
+    @property
+    def building_key(self) -> str | None:
+        """district|road|number|estate|building, or None when the address names no place below the
+        district (neither a road number nor an estate)."""
+        if not ((self.road and self.number) or self.estate):
+            return None
+        district = self.district_code or self.district or ""
+        return "|".join([district, self.road or "", self.number or "", self.estate or "", self.building or ""])
+
+    @property
+    def unit_key(self) -> str | None:
+        """building_key|unit|room, or None without a building key or a room."""
+        key = self.building_key
+        if key is None or not self.room:
+            return None
+        return f"{key}|{self.unit or ''}|{self.room}"
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {**asdict(self), "building_key": self.building_key, "unit_key": self.unit_key}
+
+
+ADDRESS_TYPE = pa.struct([(f.name, pa.string()) for f in fields(Address)]
+                         + [("building_key", pa.string()), ("unit_key", pa.string())])
+
+
+def fold_address(value: str) -> str:
+    """The text the parser reads: width, script, spaces, punctuation, numerals and building markers folded."""
+    text = to_simplified(unify_dashes(nfkc(value)).upper())
+    text = _NOISE.sub("", text)
+    text = replace_cn_numerals(text, _MARKERS)
+    text = re.sub(r"第(?=\d)", "", text)
+    text = _BUILDING_LETTER.sub(r"\1座", text)
+    return _BUILDING_NUMBER.sub(r"\1栋", text)
+
+
+@lru_cache(maxsize=1)
+def _admin_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    def alt(names: set[str]) -> str:
+        return "|".join(sorted(names, key=len, reverse=True))
+
+    districts = set(SHENZHEN_DISTRICTS)
+    bare_districts = {short_name(d) for d in districts}
+    province = re.compile(f"^(?:{alt(set(PROVINCES))}|{alt({short_name(m) for m in _MUNICIPALITIES})}"
+                          f"|(?:{alt({short_name(p) for p in PROVINCES})})"
+                          f"(?=(?:{alt({*CITIES, *(short_name(c) for c in CITIES)})})))")
+    # A city's short name counts only when a district follows (深圳南山区); alone it may start a road name.
+    city = re.compile(f"^(?:{alt(set(CITIES))}|深圳(?=(?:{alt(bare_districts)})))")
+    # A bare district name (南山) counts unless a road or street word follows: 南山大道 is a road, 南山街道 a street.
+    district = re.compile(f"^(?:{alt(districts)}|(?:{alt(bare_districts)})(?!大道|路|街|道|镇))")
+    return province, city, district
+
+
+def _take(pattern: re.Pattern[str], text: str) -> tuple[str | None, str]:
+    m = pattern.match(text)
+    return (m.group(0), text[m.end():]) if m and m.group(0) else (None, text)
+
+
+def _parse_tail(text: str) -> tuple[dict[str, str | None], str]:
+    m = _COMPACT_TAIL.search(text)
+    if m:  # 碧海花园3-2-501: building-unit-room
+        return {"building": m["building"] + "栋", "unit": m["unit"] + "单元", "floor": None,
+                "room": m["room"]}, text[: m.start()]
+    m = _TAIL.search(text)
+    assert m is not None  # every group is optional, so the pattern always matches at the end
+    parts = {k: m[k] for k in ("building", "unit", "floor", "room")}
+    if parts["floor"]:
+        parts["floor"] = parts["floor"][:-1]  # 12楼 / 12层 → 12
+    start = m.start()
+    # A bare number at the end is a room only after a building, unit or floor, or with 室/房; otherwise it
+    # is a road number (深南大道6008号), and belongs to the head.
+    if parts["room"] and not (parts["building"] or parts["unit"] or parts["floor"] or m["room_mark"] in ("室", "房", "号房")):
+        return {"building": None, "unit": None, "floor": None, "room": None}, text
+    if not any(parts.values()):
+        return parts, text
+    return parts, text[:start]
+
+
+def parse_address(value: object) -> Address | None:
+    """The components of a Chinese address; None for an empty value."""
+    if value is None:
+        return None
+    text = fold_address(str(value))
+    if text.lower() in NULL_ADDRESSES:
+        return None
+    tail, text = _parse_tail(text)
+    province_re, city_re, district_re = _admin_patterns()
+    province, text = _take(province_re, text)
+    province = None if province is None else _PROVINCE_FULL.get(province, province)
+    city, text = (province, text) if province in _MUNICIPALITIES else _take(city_re, text)
+    district, text = _take(district_re, text)
+    if district is None and city is not None and not city.startswith("深圳"):
+        district, text = _take(_GENERIC_DISTRICT, text)
+    street, text = _take(_STREET, text)
+    if street:
+        street = re.sub(r"街道办事处|街道办", "街道", street)
+    community, text = _take(_COMMUNITY, text)
+    if community:
+        community = re.sub(r"社区(?:居民委员会|居委会|工作站)$", "社区", community)
+        community = re.sub(r"(?:村民委员会|村委会)$", "村", community)
+    road, text = _take(_ROAD, text)
+    number = None
+    if road:
+        m = _NUMBER.match(text)
+        if m:
+            number, text = m.group(1), text[m.end():]
+    estate = re.sub(r"(?<=..)小区$", "", text) or None
+    if district is not None:
+        full = district if district.endswith("区") else district + "区"
+        district = full if full in SHENZHEN_DISTRICTS else district
+    code = district_code(district)
+    if code is not None:  # a Shenzhen district names its city and province even when the text does not
+        city, province = "深圳市", "广东省"
+    else:
+        city = city if city is None or city.endswith("市") else city + "市"
+        if province is None and city in GUANGDONG_CITIES:
+            province = "广东省"
+    return Address(province=province, city=city, district=district, district_code=code, street=street,
+                   community=community, road=road, number=number, estate=estate, **tail)
+
+
+def building_key(value: object) -> str | None:
+    parsed = parse_address(value)
+    return None if parsed is None else parsed.building_key
+
+
+def unit_key(value: object) -> str | None:
+    parsed = parse_address(value)
+    return None if parsed is None else parsed.unit_key
+
+
+def parse_addresses(values: Column) -> pa.StructArray:
+    """:func:`parse_address` over a column: a struct array with every component and both keys."""
+    def one(value: object) -> dict[str, str | None] | None:
+        parsed = parse_address(value)
+        return None if parsed is None else parsed.as_dict()
+
+    return map_unique_struct(values, one, ADDRESS_TYPE)

@@ -1,0 +1,65 @@
+"""Identifiers for matching: the valid canonical form, or None.
+
+Checksums live in ``quality.validators`` (GB 11643 ``cn_id``, GB 32100 ``uscc``); this module only decides
+what matching sees. An invalid identifier becomes None here so that it cannot make two people look alike
+(a mistyped ID that collides with someone else's would be a decisive false match); the value as delivered
+stays in the staging and golden tables, where survivorship and the quality reports still use it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+
+from entity_resolution.standardize._text import nfkc
+from entity_resolution.standardize._vector import Column, map_unique
+from quality.validators import cn_id, uscc
+
+
+def id_number_for_matching(value: object) -> str | None:
+    """A citizen ID number as 18 characters with an uppercase X, 15-digit legacy numbers upgraded; None when
+    the check character, the birth date or the length is wrong."""
+    if value is None:
+        return None
+    return cn_id.normalize(nfkc(str(value)))
+
+
+def id_number_as_delivered(value: object) -> str | None:
+    """Spaces, full-width digits and a lowercase x removed, nothing else: what the department sent."""
+    if value is None:
+        return None
+    return cn_id.clean(nfkc(str(value))) or None
+
+
+def id_number_birth_date(value: object) -> dt.date | None:
+    """The birth date a valid ID number encodes (for records that lack a birth-date column)."""
+    number = id_number_for_matching(value)
+    return None if number is None else cn_id.birth_date(number)
+
+
+def id_number_gender(value: object) -> str | None:
+    """男 / 女 from a valid ID number."""
+    number = id_number_for_matching(value)
+    return None if number is None else cn_id.gender(number)
+
+
+def uscc_for_matching(value: object) -> str | None:
+    """An 18-character unified social credit code with correct check characters, uppercase; else None."""
+    if value is None:
+        return None
+    return uscc.normalize(nfkc(str(value)))
+
+
+# ---- column forms -----------------------------------------------------------------------------------------
+
+def id_numbers_for_matching(values: Column) -> Column:
+    return map_unique(values, id_number_for_matching, pa.string())
+
+
+def usccs_for_matching(values: Column) -> Column:
+    return map_unique(values, uscc_for_matching, pa.string())
+
+
+def id_number_birth_dates(values: Column) -> Column:
+    return map_unique(values, id_number_birth_date, pa.date32())

@@ -1,0 +1,110 @@
+"""Where the warehouse keeps things under the data home, and the small file primitives it builds on.
+
+golden/<table>/                 Delta tables of the golden library
+golden/_registry/releases/N.json  one immutable record per release (the commit point of a publish)
+golden/_registry/.lock          serialises publishers
+mirrors/<district>/<table>/     Delta tables of a district's mirror
+mirrors/<district>/_releases/N.json  which mirror table versions make up release N
+security/                       token hashes, the per-home secret, the audit log
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from zhiwang.settings import Settings
+
+DELTA_CONFIG = {
+    "delta.enableChangeDataFeed": "true",
+    # Releases are immutable and time travel must reach every release: never expire log entries or files.
+    "delta.logRetentionDuration": "interval 36500 days",
+    "delta.deletedFileRetentionDuration": "interval 36500 days",
+}
+
+
+def golden_table(settings: Settings, table: str) -> Path:
+    return settings.golden / table
+
+
+def registry_dir(settings: Settings) -> Path:
+    return settings.golden / "_registry" / "releases"
+
+
+def mirror_dir(settings: Settings, district: str) -> Path:
+    return settings.mirrors / district
+
+
+def mirror_table(settings: Settings, district: str, table: str) -> Path:
+    return settings.mirrors / district / table
+
+
+def mirror_registry_dir(settings: Settings, district: str) -> Path:
+    return settings.mirrors / district / "_releases"
+
+
+def write_json_once(path: Path, payload: Any) -> None:
+    """Write ``path`` atomically and exclusively: the file appears whole or not at all, and an existing
+    file is never replaced (``os.link`` fails if the target exists, unlike ``rename``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, ensure_ascii=False, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    try:
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    os.chmod(path, 0o444)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def numbered_json(directory: Path) -> dict[int, Path]:
+    """N → path of every complete ``N.json`` in ``directory`` (temporary files are ignored)."""
+    if not directory.is_dir():
+        return {}
+    out: dict[int, Path] = {}
+    for path in directory.glob("*.json"):
+        if path.stem.isdigit():
+            out[int(path.stem)] = path
+    return dict(sorted(out.items()))
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path) -> Iterator[None]:
+    """An advisory lock file: one publisher (or backup) at a time; released by the OS if the process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def publish_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
+    return exclusive_lock(settings.golden / "_registry" / ".lock")
+
+
+def sha256_file(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,159 @@
+"""Per-district mirrors: the golden rows located in a district, fields masked by sharing class.
+
+A value's sharing class is that of the catalog field spec that fed it (the resource named in the row's
+provenance for that field); without provenance, the most restrictive class among the resources mapping
+the field. ``none`` never leaves: a field no resource may share is not in the mirror at all, and a value
+whose own class is ``none`` is null. ``conditional`` values are masked (440304********1234) unless the
+district is cleared for conditional sharing. Provenance itself stays in the city library.
+
+Each mirror table is upserted on golden_id (small change data feed); ``mirrors/<d>/_releases/N.json``
+records which table versions make up release N and is written last, so the sharing server never serves
+a half-built mirror.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from catalog.canonical import CANONICAL_FIELDS
+from warehouse.layout import mirror_registry_dir, mirror_table, numbered_json, write_json_once
+from warehouse.schema import ENTITY_TABLES
+from zhiwang.errors import UserError
+from zhiwang.settings import Settings
+
+if TYPE_CHECKING:
+    from catalog.models import Catalog
+
+MIRROR_TABLES: tuple[str, ...] = (*ENTITY_TABLES, "release")
+_RANK = {"unconditional": 0, "conditional": 1, "none": 2}
+RELEASE_SCHEMA = pa.schema([
+    pa.field("release", pa.int64(), nullable=False), pa.field("table_name", pa.string(), nullable=False),
+    pa.field("version", pa.int64()), pa.field("rows", pa.int64()), pa.field("published_at", pa.string()),
+])
+"""The mirror's ``release`` table: per release and shared table, its mirror version and row count."""
+
+
+def field_classes(catalog: Catalog, entity: str, field: str) -> tuple[dict[str, str], str]:
+    """(resource id → sharing class of the spec mapping ``field``, fallback = most restrictive of them or none)."""
+    classes = {}
+    for resource in catalog.resources_for(entity):
+        spec = resource.canonical_fields().get(field)
+        if spec is not None:
+            classes[resource.id] = resource.field_sharing(spec)
+    fallback = max(classes.values(), key=_RANK.__getitem__) if classes else "none"
+    return classes, fallback
+
+
+def mask_strings(values: pa.Array) -> pa.Array:
+    """Vectorised quality.quarantine.mask_value: 6 head and 4 tail characters kept, the middle starred."""
+    values = values.cast(pa.string())
+    length = pc.utf8_length(values)
+    long_mask = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(values, 0, 6), pc.binary_repeat("*", pc.max_element_wise(pc.subtract(length, 10), 0)),
+        pc.utf8_slice_codeunits(values, -4), "")
+    mid_mask = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(values, 0, 1), pc.binary_repeat("*", pc.max_element_wise(pc.subtract(length, 2), 0)),
+        pc.utf8_slice_codeunits(values, -1), "")
+    short_mask = pc.binary_repeat("*", length)
+    return pc.if_else(pc.greater(length, 10), long_mask, pc.if_else(pc.greater(length, 2), mid_mask, short_mask))
+
+
+def mirror_schema(catalog: Catalog, entity: str, golden: pa.Schema) -> pa.Schema:
+    """The golden schema without provenance and without fields no resource may share."""
+    keep = []
+    for f in golden:
+        if f.name == "provenance":
+            continue
+        if f.name in CANONICAL_FIELDS[entity] and f.name != "district_code":
+            classes, _ = field_classes(catalog, entity, f.name)
+            if not classes or all(c == "none" for c in classes.values()):
+                continue
+        keep.append(f)
+    return pa.schema(keep)
+
+
+def mask_table(catalog: Catalog, entity: str, table: pa.Table, cleared: list[str]) -> pa.Table:
+    """``table``'s rows with every canonical field masked as the district's clearance requires."""
+    schema = mirror_schema(catalog, entity, table.schema)
+    columns = []
+    for field in schema:
+        column = table.column(field.name).combine_chunks()
+        if field.name in CANONICAL_FIELDS[entity] and field.name != "district_code":
+            column = _mask_column(catalog, entity, field.name, column, table.column("provenance").combine_chunks(), cleared)
+        columns.append(column.cast(field.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _mask_column(catalog: Catalog, entity: str, name: str, column: pa.Array, provenance: pa.Array, cleared: list[str]) -> pa.Array:
+    classes, fallback = field_classes(catalog, entity, name)
+    source = pc.struct_field(pc.map_lookup(provenance, pa.scalar(name), "first"), "resource")
+    resources = pa.array(list(classes), pa.string())
+    ranks = pa.array([_RANK[classes[r]] for r in classes], pa.int8())
+    rank = pc.take(ranks, pc.index_in(source, value_set=resources)) if len(resources) else pa.nulls(len(column), pa.int8())
+    rank = pc.fill_null(rank, _RANK[fallback])
+    hidden = pc.equal(rank, _RANK["none"])
+    masked = pc.and_(pc.equal(rank, _RANK["conditional"]), pa.scalar("conditional" not in cleared))
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = pc.if_else(masked, mask_strings(column), column)
+    else:  # a date or number cannot carry stars: a masked one is withheld
+        hidden = pc.or_(hidden, masked)
+    return pc.if_else(hidden, pa.nulls(len(column), column.type), column)
+
+
+def mirror_release(settings: Settings, district: str, number: int | None = None) -> dict[str, Any] | None:
+    """The recorded mirror release ``number`` (default: latest) of ``district``, or None."""
+    paths = numbered_json(mirror_registry_dir(settings, district))
+    if not paths:
+        return None
+    key = max(paths) if number is None else number
+    return json.loads(paths[key].read_text(encoding="utf-8")) if key in paths else None
+
+
+def build_mirrors(settings: Settings, catalog: Catalog, release: int | None = None,
+                  districts: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """Build (or bring up to date) each district's mirror from golden release ``release`` (default: current)."""
+    from warehouse.registry import get_release, read_table
+
+    rel = get_release(settings, release)
+    codes = districts or list(catalog.districts)
+    unknown = [c for c in codes if c not in catalog.districts]
+    if unknown:
+        raise UserError(f"Unknown district(s) {unknown}: districts.yaml in {catalog.directory} lists {', '.join(catalog.districts)}.")
+    golden = {entity: read_table(settings, entity, rel.number) for entity in ENTITY_TABLES}
+    results = {}
+    for code in codes:
+        done = mirror_release(settings, code, rel.number)
+        results[code] = done if done is not None else _build_one(settings, catalog, code, rel.number, golden)
+    return results
+
+
+def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, golden: dict[str, pa.Table]) -> dict[str, Any]:
+    from deltalake import DeltaTable
+
+    from warehouse.delta_io import upsert_table
+
+    meta = {"zhiwang.release": str(number), "zhiwang.district": code}
+    cleared = list(catalog.districts[code].cleared)
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    tables: dict[str, dict[str, int]] = {}
+    for entity in ENTITY_TABLES:
+        rows = golden[entity].filter(pc.equal(golden[entity].column("district_code"), code))
+        masked = mask_table(catalog, entity, rows, cleared)
+        version = upsert_table(mirror_table(settings, code, entity), masked, ("golden_id",), meta)
+        tables[entity] = {"version": version, "rows": masked.num_rows}
+    release_path = mirror_table(settings, code, "release")
+    history = DeltaTable(str(release_path)).to_pyarrow_table() if DeltaTable.is_deltatable(str(release_path)) else RELEASE_SCHEMA.empty_table()
+    history = history.filter(pc.not_equal(history.column("release"), number)).cast(RELEASE_SCHEMA)
+    new_rows = pa.table({"release": [number] * len(tables), "table_name": list(tables),
+                         "version": [t["version"] for t in tables.values()], "rows": [t["rows"] for t in tables.values()],
+                         "published_at": [now] * len(tables)}, schema=RELEASE_SCHEMA)
+    version = upsert_table(release_path, pa.concat_tables([history, new_rows]), ("release", "table_name"), meta)
+    tables["release"] = {"version": version, "rows": history.num_rows + new_rows.num_rows}
+    record = {"release": number, "district": code, "created_at": now, "cleared": cleared, "tables": tables}
+    write_json_once(mirror_registry_dir(settings, code) / f"{number}.json", record)
+    return record

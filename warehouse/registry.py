@@ -1,0 +1,136 @@
+"""The release registry: which Delta version of each golden table makes up release N.
+
+A release is one JSON file ``golden/_registry/releases/N.json``, written whole and exclusively (tmp file,
+fsync, hard link). Its appearance is the commit point of a publish; the current release is the highest N
+present. Readers resolve every table through a release, never through the Delta table's latest version, so
+they see release N or N+1 and never a mix (a crashed publish may leave Delta commits no release points to).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from warehouse.layout import golden_table, numbered_json, registry_dir, sha256_file, write_json_once
+from zhiwang.errors import UserError
+from zhiwang.settings import Settings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+
+@dataclass(frozen=True)
+class TableVersion:
+    version: int
+    rows: int
+    files: dict[str, str] = field(default_factory=dict)
+    """data file path (relative to the table) → sha256 of its bytes."""
+
+
+@dataclass(frozen=True)
+class Release:
+    number: int
+    created_at: str
+    tables: dict[str, TableVersion]
+    note: str = ""
+    rollback_of: int | None = None
+    """Set when this release re-publishes an older one (``release rollback``)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_json(data: dict[str, Any]) -> Release:
+        tables = {name: TableVersion(**tv) for name, tv in data["tables"].items()}
+        return Release(number=data["number"], created_at=data["created_at"], tables=tables,
+                       note=data.get("note", ""), rollback_of=data.get("rollback_of"))
+
+    def summary(self) -> dict[str, Any]:
+        """The release without per-file hashes, for listings."""
+        return {"release": self.number, "created_at": self.created_at, "note": self.note, "rollback_of": self.rollback_of,
+                "tables": {n: {"version": t.version, "rows": t.rows, "files": len(t.files)} for n, t in self.tables.items()}}
+
+
+def _load(path: Path) -> Release:
+    import json
+
+    return Release.from_json(json.loads(path.read_text(encoding="utf-8")))
+
+
+def list_releases(settings: Settings) -> list[Release]:
+    return [_load(path) for path in numbered_json(registry_dir(settings)).values()]
+
+
+def current_release(settings: Settings) -> Release | None:
+    paths = numbered_json(registry_dir(settings))
+    return _load(paths[max(paths)]) if paths else None
+
+
+def get_release(settings: Settings, number: int | None = None) -> Release:
+    """Release ``number``, or the current one; a UserError says which releases exist."""
+    paths = numbered_json(registry_dir(settings))
+    if not paths:
+        raise UserError(f"No golden release under {registry_dir(settings)} yet. Run `zhiwang publish` first.")
+    if number is None:
+        return _load(paths[max(paths)])
+    if number not in paths:
+        raise UserError(f"No release {number} in {registry_dir(settings)}; releases are {min(paths)}..{max(paths)}.")
+    return _load(paths[number])
+
+
+def record_release(settings: Settings, release: Release) -> Path:
+    path = registry_dir(settings) / f"{release.number}.json"
+    if path.exists():
+        raise UserError(f"Release {release.number} already exists at {path}: releases are immutable.")
+    write_json_once(path, release.to_json())
+    return path
+
+
+def table_at(settings: Settings, table: str, release: int | None = None) -> DeltaTable:
+    """The Delta table ``table`` exactly as release ``release`` (default: current) recorded it."""
+    from deltalake import DeltaTable
+
+    rel = get_release(settings, release)
+    if table not in rel.tables:
+        raise UserError(f"Release {rel.number} has no table {table!r}; it has {', '.join(rel.tables)}.")
+    return DeltaTable(str(golden_table(settings, table)), version=rel.tables[table].version)
+
+
+def read_table(settings: Settings, table: str, release: int | None = None, filter: Any = None,
+               columns: list[str] | None = None) -> pa.Table:
+    dataset = table_at(settings, table, release).to_pyarrow_dataset()
+    return dataset.to_table(filter=filter, columns=columns)
+
+
+def data_files(dt: DeltaTable) -> list[str]:
+    """Paths (relative to the table) of the data files in ``dt``'s loaded version."""
+    import pyarrow as pa
+
+    return pa.table(dt.get_add_actions(flatten=True)).column("path").to_pylist()
+
+
+def hash_files(table_path: Path, files: list[str], known: dict[str, str]) -> dict[str, str]:
+    """sha256 per data file; files already hashed by an earlier release are immutable, so reuse those."""
+    return {name: known.get(name) or sha256_file(table_path / name) for name in sorted(files)}
+
+
+def verify_release(settings: Settings, number: int | None = None) -> list[str]:
+    """Problems found re-hashing a release's data files (empty list = intact)."""
+    from deltalake import DeltaTable
+
+    rel = get_release(settings, number)
+    problems = []
+    for name, tv in rel.tables.items():
+        path = golden_table(settings, name)
+        listed = set(data_files(DeltaTable(str(path), version=tv.version)))
+        if listed != set(tv.files):
+            problems.append(f"{name} v{tv.version}: Delta lists {len(listed)} files, release {rel.number} recorded {len(tv.files)}")
+        for file, digest in tv.files.items():
+            target = path / file
+            if not target.exists():
+                problems.append(f"{name}: {file} is missing")
+            elif sha256_file(target) != digest:
+                problems.append(f"{name}: {file} changed (sha256 differs from release {rel.number})")
+    return problems

@@ -1,0 +1,119 @@
+"""Publishing golden library releases: all tables commit, then the registry records release N.
+
+The resolver calls :func:`publish_release`. Each table is upserted on its key (warehouse/schema.py KEYS)
+so a release rewrites only files holding changed rows and the change data feed holds only those rows. A
+crash at any point leaves release N-1 current: Delta commits made before the registry file appears are
+not part of any release and are simply superseded by the next publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import pyarrow as pa
+
+from warehouse.layout import golden_table, publish_lock
+from warehouse.registry import Release, data_files, TableVersion, current_release, get_release, hash_files, read_table, record_release
+from warehouse.schema import ENTITY_TABLES, GOLDEN_TABLES, KEYS, conform
+from zhiwang.errors import UserError
+from zhiwang.settings import Settings
+
+if TYPE_CHECKING:
+    from catalog.models import Catalog
+
+_checkpoint_hook: Callable[[str], None] | None = None
+"""Tests set this to fail or stall a publish at a named step (see CRASH_POINTS)."""
+
+CRASH_POINTS: tuple[str, ...] = (
+    "start", "validated",
+    *(f"{when}:{name}" for name in GOLDEN_TABLES for when in ("before_write", "after_write")),
+    "hashed", "before_record",
+)
+
+
+def _checkpoint(step: str) -> None:
+    if _checkpoint_hook is not None:
+        _checkpoint_hook(step)
+
+
+def publish_release(settings: Settings, catalog: Catalog, tables: dict[str, pa.Table], *, note: str = "",
+                    build_mirrors: bool = True) -> Release:
+    """Publish ``tables`` (keys: person, legal_entity, building, xref, links and optionally changes) as the
+    next release, then (by default) rebuild every district's mirror from it.
+
+    ``changes`` may be omitted: it is then derived by comparing with the current release. Raises UserError
+    for a table that does not match warehouse/schema.py.
+    """
+    missing = [name for name in GOLDEN_TABLES if name != "changes" and name not in tables]
+    unknown = [name for name in tables if name not in GOLDEN_TABLES]
+    if missing or unknown:
+        raise UserError(f"publish_release: missing tables {missing or '-'}, unknown tables {unknown or '-'}; "
+                        f"hand over {', '.join(GOLDEN_TABLES)} (changes optional).")
+    release = _publish(settings, dict(tables), note=note, rollback_of=None)
+    if build_mirrors:
+        from warehouse.mirror import build_mirrors as build
+
+        build(settings, catalog, release.number)
+    return release
+
+
+def rollback(settings: Settings, catalog: Catalog, number: int, *, build_mirrors: bool = True) -> Release:
+    """Make release ``number``'s content current again as a new release; no history is removed."""
+    target = get_release(settings, number)
+    tables = {name: read_table(settings, name, target.number) for name in GOLDEN_TABLES if name != "changes"}
+    release = _publish(settings, tables, note=f"rollback to release {number}", rollback_of=number)
+    if build_mirrors:
+        from warehouse.mirror import build_mirrors as build
+
+        build(settings, catalog, release.number)
+    return release
+
+
+def _publish(settings: Settings, tables: dict[str, pa.Table], *, note: str, rollback_of: int | None) -> Release:
+    with publish_lock(settings):
+        _checkpoint("start")
+        previous = current_release(settings)
+        number = previous.number + 1 if previous else 1
+        conformed = {name: conform(name, table, release=number) for name, table in tables.items()}
+        if "changes" not in conformed:
+            from warehouse.diff import derive_changes
+
+            old = {n: read_table(settings, n, previous.number) for n in (*ENTITY_TABLES, "xref")} if previous else None
+            conformed["changes"] = conform("changes", derive_changes(conformed, old), release=number)
+        _checkpoint("validated")
+        versions: dict[str, int] = {}
+        for name in GOLDEN_TABLES:
+            _checkpoint(f"before_write:{name}")
+            versions[name] = _write_table(settings, name, conformed[name], number)
+            _checkpoint(f"after_write:{name}")
+        table_versions = _describe_versions(settings, versions, previous)
+        _checkpoint("hashed")
+        release = Release(number=number, created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                          tables=table_versions, note=note, rollback_of=rollback_of)
+        _checkpoint("before_record")
+        record_release(settings, release)  # the commit point
+        return release
+
+
+def _write_table(settings: Settings, name: str, table: pa.Table, number: int) -> int:
+    """Make the Delta table hold exactly ``table`` (for ``changes``: this release's rows) and return its version."""
+    import pyarrow.compute as pc
+
+    from warehouse.delta_io import upsert_table
+
+    scope = pc.field("release") == number if name == "changes" else None
+    return upsert_table(golden_table(settings, name), table, KEYS[name], {"zhiwang.release": str(number)}, scope)
+
+
+def _describe_versions(settings: Settings, versions: dict[str, int], previous: Release | None) -> dict[str, TableVersion]:
+    from deltalake import DeltaTable
+
+    out = {}
+    for name, version in versions.items():
+        path = golden_table(settings, name)
+        dt = DeltaTable(str(path), version=version)
+        known = previous.tables[name].files if previous and name in previous.tables else {}
+        out[name] = TableVersion(version=version, rows=dt.count(), files=hash_files(path, data_files(dt), known))
+    return out

@@ -1,0 +1,70 @@
+"""What Airflow tasks run: thin wrappers that call the same functions as the CLI.
+
+They translate outcomes into Airflow's terms: a mistake a person must fix fails the task without retries
+(``AirflowFailException``), a transient failure is left to raise so Airflow retries it with backoff, and a run
+that found nothing new is skipped, so no Asset event wakes the downstream DAGs for nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def _settings():  # noqa: ANN202 - zhiwang.settings.Settings, imported lazily
+    from zhiwang.settings import get_settings
+
+    return get_settings()
+
+
+def _sound_catalog(resource_id: str):  # noqa: ANN202 - catalog.models.Catalog
+    """The catalog's sound resources; fail without retry when this resource's own entry is broken, but
+    never because some *other* entry is (a broken entry must not stop every department's ingestion)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from zhiwang.airflow_support.catalog_scan import scan_catalog
+
+    scan = scan_catalog()
+    if resource_id not in scan.resources:
+        raise AirflowFailException(scan.describe_problems() if scan.problems else
+                                   f"No resource {resource_id!r} in the catalog at {scan.directory} any more; "
+                                   "the DAG disappears at the next parse.")
+    return scan.catalog
+
+
+def ingest_validate_stage(resource_id: str, data_interval_start: datetime | None = None,
+                          data_interval_end: datetime | None = None) -> list[dict[str, Any]]:
+    """Land, stage and quality-gate every delivery of ``resource_id`` in the data interval.
+
+    ``connectors.runner.ingest_resource`` does the three steps per delivery in one call (a delivery is
+    staged only once the gate has passed it), so this is one task rather than three.
+    """
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from connectors.runner import ingest_resource
+    from zhiwang.errors import UserError
+
+    catalog = _sound_catalog(resource_id)
+    try:
+        records = ingest_resource(resource_id, data_interval_start, data_interval_end,
+                                  settings=_settings(), catalog=catalog)
+    except UserError as exc:
+        raise AirflowFailException(str(exc)) from exc  # retrying cannot fix a bad file or setting
+    summary = [record.public() for record in records]
+    for line in summary:
+        log.info("delivery %s", line)
+    staged = [r for r in records if r.status == "staged"]
+    troubled = [r for r in records if r.status in ("rejected", "held")]
+    for rec in troubled:
+        log.warning("%s: %s %s: %s", rec.resource, rec.file, rec.status, rec.message)
+    if staged:
+        return summary
+    if troubled:
+        # the provider has to act (or a steward, for a held delivery): show red, do not retry
+        raise AirflowFailException(
+            f"No delivery of {resource_id} was staged: "
+            + "; ".join(f"{r.file} {r.status}: {r.message}" for r in troubled))
+    raise AirflowSkipException(f"No new delivery for {resource_id} in {data_interval_start} – {data_interval_end}.")
