@@ -61,7 +61,17 @@ def _ingest_delivery(resource: Resource, catalog: Catalog, settings: Settings, s
     fingerprint = delivery.fingerprint()
     if fingerprint and (earlier := state.seen_sha256(resource.id, fingerprint)):
         return _skip(resource, state, delivery, fingerprint, earlier)
-    landed = delivery.land(settings.landing / resource.id, uuid.uuid4().hex[:12])
+    try:
+        landed = delivery.land(settings.landing / resource.id, uuid.uuid4().hex[:12])
+    except UnreadableFileError as exc:  # refused before landing (symlink, unsupported type): already set aside
+        delivery.reject(None, str(exc))
+        rec = DeliveryRecord(
+            resource=resource.id, provider=resource.provider, batch_id=f"{resource.id}-refused-{uuid.uuid4().hex[:8]}",
+            file=delivery.source_name, sha256=fingerprint, rows_read=0, rows_staged=0, rows_quarantined=0,
+            status="rejected", message=str(exc), ingested_at=_now(),
+        )
+        state.record(rec)
+        return rec
     if fingerprint is None and (earlier := state.seen_sha256(resource.id, landed.sha256)):
         # a pull that brought nothing new lands as the same bytes as before
         return _skip(resource, state, delivery, landed.sha256, earlier)

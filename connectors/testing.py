@@ -29,7 +29,7 @@ import pytest
 from pydantic import ValidationError
 
 from catalog.models import Resource
-from connectors.base import Connector, ConnectorContext, Delivery, Landed, Window, sha256_file
+from connectors.base import Connector, ConnectorContext, Delivery, Landed, SourceConfig, Window, sha256_file
 from connectors.registry import available, get_connector_class, parse_source, validate_source
 from connectors.state import StateStore
 
@@ -106,6 +106,12 @@ class ConnectorContract:
 
     def test_catalog_source_validates(self, resource: Resource) -> None:
         assert validate_source(resource) == []
+
+    def test_config_is_typed_for_this_connector(self, source_options: dict[str, Any]) -> None:
+        cls = get_connector_class(self.connector_name)
+        assert issubclass(cls.config_class, SourceConfig) and cls.config_class.model_config.get("extra") == "forbid"
+        with pytest.raises(ValidationError):  # connector is a Literal of its own name: a union can pick the model
+            cls.config_class.model_validate({**source_options, "connector": "zz_another_connector"})
 
     def test_config_rejects_unknown_keys(self, source_options: dict[str, Any]) -> None:
         cls = get_connector_class(self.connector_name)

@@ -30,6 +30,9 @@ _DEC = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _SERIAL = r"^\d{1,6}(\.\d+)?$"
 # XLSX readers hand dates over as ISO text; always accept it besides the catalog's formats.
 _ISO_FORMATS = ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+# Databases hand timestamps over as ISO 8601 with fractions and offsets (PostgreSQL timestamptz).
+_ISO_FULL = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:?\d{2})?$"
+LOCAL_TZ = "Asia/Shanghai"
 
 
 def clean_text(arr: pa.Array) -> pa.Array:
@@ -74,9 +77,18 @@ def _parse_numeric(text: pa.Array, pattern: str, target: pa.DataType, strip_frac
 def _parse_datetime(text: pa.Array, formats: list[str]) -> pa.Array:
     """First format that parses wins; Excel serial day numbers are understood too."""
     result = pa.nulls(len(text), pa.timestamp("us"))
+    unpadded_text = None
     for fmt in [*formats, *[f for f in _ISO_FORMATS if f not in formats]]:
         parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+        if not pc.any(pc.is_valid(parsed)).as_py():
+            continue
+        # strptime rolls impossible days over (2023-02-30 → 03-02): keep a value only if it prints back as
+        # the text it came from, leading zeros aside (1990/1/2 and 1990/01/02 are both fine).
+        unpadded_text = unpadded_text if unpadded_text is not None else _unpad(text)
+        printed = _unpad(pc.strftime(parsed, format=fmt))
+        parsed = pc.if_else(pc.fill_null(pc.equal(printed, unpadded_text), False), parsed, pa.scalar(None, pa.timestamp("us")))
         result = pc.coalesce(result, parsed)
+    result = pc.coalesce(result, _parse_iso_full(text, result))
     serial_ok = pc.fill_null(pc.match_substring_regex(text, _SERIAL), False)
     if pc.any(pc.and_(serial_ok, pc.is_null(result))).as_py():
         days = pc.cast(pc.if_else(serial_ok, text, pa.scalar(None, pa.string())), pa.float64())
@@ -87,3 +99,22 @@ def _parse_datetime(text: pa.Array, formats: list[str]) -> pa.Array:
         serial = pc.cast(pc.add(micros, epoch), pa.timestamp("us"))
         result = pc.coalesce(result, serial)
     return result
+
+
+def _parse_iso_full(text: pa.Array, parsed: pa.Array) -> pa.Array:
+    """ISO 8601 with fractions and offsets; values with an offset become local (Asia/Shanghai) wall time,
+    like every other timestamp a department delivers."""
+    todo = pc.and_(pc.is_null(parsed), pc.fill_null(pc.match_substring_regex(text, _ISO_FULL), False))
+    if not pc.any(todo).as_py():
+        return pa.nulls(len(text), pa.timestamp("us"))
+    iso = pc.if_else(todo, pc.replace_substring(text, " ", "T"), pa.scalar(None, pa.string()))
+    has_offset = pc.fill_null(pc.match_substring_regex(iso, r"(Z|[+-]\d{2}:?\d{2})$"), False)
+    naive = pc.if_else(has_offset, pa.scalar(None, pa.string()), iso).cast(pa.timestamp("us"))
+    aware = pc.if_else(has_offset, iso, pa.scalar(None, pa.string())).cast(pa.timestamp("us", "UTC"))
+    local = pc.local_timestamp(aware.cast(pa.timestamp("us", LOCAL_TZ)))
+    return pc.coalesce(naive, local)
+
+
+def _unpad(text: pa.Array) -> pa.Array:
+    """Drop leading zeros of every number that follows a non-digit: 1990/01/02 → 1990/1/2."""
+    return pc.replace_substring_regex(text, r"(^|\D)0+(\d)", r"\1\2")

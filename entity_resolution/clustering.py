@@ -15,7 +15,7 @@ then the record uids) and an edge is dropped when it would join two groups a no-
 the weakest links on the offending paths go, and the outcome is the same for any input row order. Every
 dropped edge is reported in ``ClusterResult.cut_edges``.
 
-Connected components run in scipy over integer arrays (1.5M edges: well under a second).
+record_uids become integers in one dictionary-encoding pass; connected components run in scipy.
 """
 
 from __future__ import annotations
@@ -46,9 +46,23 @@ class ClusterResult:
     stats: dict[str, int] = field(default_factory=dict)
 
 
-def _indices(uids: pa.Array, values: pa.Array) -> np.ndarray:
-    """Position of each value in ``uids`` (-1 when absent)."""
-    return pc.index_in(values, value_set=uids).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+def _encode(uids: pa.Array, *columns: pa.ChunkedArray | pa.Array) -> tuple[bool, list[np.ndarray]]:
+    """Integer ids for the record_uid columns in one hash pass: position in ``uids``, -1 when absent.
+
+    ``uids`` goes first, so its values take dictionary codes 0..n-1 exactly when they are unique.
+    """
+    n = len(uids)
+    parts = [uids, *[c.cast(pa.string()) for c in columns]]
+    chunks = [ch for part in parts for ch in (part.chunks if isinstance(part, pa.ChunkedArray) else [part])]
+    codes = pa.chunked_array(chunks, pa.string()).combine_chunks().dictionary_encode().indices
+    codes = codes.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    unique = bool(np.array_equal(codes[:n], np.arange(n)))
+    out, offset = [], n
+    for c in columns:
+        part = codes[offset:offset + len(c)]
+        out.append(np.where(part >= n, -1, part))
+        offset += len(c)
+    return unique, out
 
 
 def cluster_records(record_uids: pa.Table | pa.Array, pairs: pa.Table, *, threshold: float,
@@ -58,15 +72,19 @@ def cluster_records(record_uids: pa.Table | pa.Array, pairs: pa.Table, *, thresh
     from scipy.sparse.csgraph import connected_components
 
     uids = record_uids.column("record_uid") if isinstance(record_uids, pa.Table) else record_uids
-    uids = uids.combine_chunks() if isinstance(uids, pa.ChunkedArray) else uids
+    uids = (uids.combine_chunks() if isinstance(uids, pa.ChunkedArray) else uids).cast(pa.string())
     n = len(uids)
-    if pc.count_distinct(uids).as_py() != n or uids.null_count:
+    dec = decisions if decisions is not None and decisions.num_rows else None
+    columns = [pairs.column("record_uid_l"), pairs.column("record_uid_r")]
+    columns += [dec.column("record_uid_l"), dec.column("record_uid_r")] if dec is not None else []
+    unique, codes = _encode(uids, *columns)
+    if not unique or uids.null_count:
         raise UserError("cluster_records: record_uid must be unique and non-null (<resource>|<record_key>); "
                         "deduplicate the accepted records of each resource before resolving.")
     if not 0.0 <= threshold <= 1.0:
         raise UserError(f"cluster_records: threshold = {threshold} must be between 0 and 1.")
 
-    left, right = _indices(uids, pairs.column("record_uid_l")), _indices(uids, pairs.column("record_uid_r"))
+    left, right = codes[0], codes[1]
     prob = pairs.column("match_probability").fill_null(0.0).to_numpy().astype(np.float64)
     decisive = (pairs.column("is_decisive").fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
                 if "is_decisive" in pairs.column_names else np.zeros(len(prob), bool))
@@ -77,9 +95,9 @@ def cluster_records(record_uids: pa.Table | pa.Array, pairs: pa.Table, *, thresh
     p, kind = prob[keep], np.where(decisive[keep], _DECISIVE, _SCORED)
 
     no_a = no_b = np.empty(0, np.int64)
-    if decisions is not None and decisions.num_rows:
-        dl, dr = _indices(uids, decisions.column("record_uid_l")), _indices(uids, decisions.column("record_uid_r"))
-        verdict = decisions.column("decision").to_numpy(zero_copy_only=False)
+    if dec is not None:
+        dl, dr = codes[2], codes[3]
+        verdict = dec.column("decision").to_numpy(zero_copy_only=False)
         ok = (dl >= 0) & (dr >= 0) & (dl != dr)
         stats["decisions_unknown_record"] = int((~ok).sum())
         lo, hi = np.minimum(dl, dr), np.maximum(dl, dr)

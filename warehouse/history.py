@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from catalog.canonical import GOLDEN_ID_PREFIX
-from warehouse.registry import get_release, list_releases, table_at
+from warehouse.registry import dataset_at, get_release, list_releases
 from zhiwang.errors import UserError
 from zhiwang.settings import Settings
 
@@ -20,9 +20,14 @@ def entity_of(golden_id: str) -> str:
 
 
 def _row_at(settings: Settings, entity: str, golden_id: str, release: int) -> dict[str, Any] | None:
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    rows = table_at(settings, entity, release).to_pyarrow_dataset().to_table(filter=pc.field("golden_id") == golden_id)
+    # Filtered after reading, not in the scan: files a Delta merge rewrote carry string_view statistics,
+    # on which pyarrow's scan-time filter fails.
+    dataset = dataset_at(settings, entity, release)
+    parts = [b.filter(pc.equal(b.column("golden_id"), golden_id)) for b in dataset.to_batches()]
+    rows = pa.Table.from_batches([p for p in parts if p.num_rows], schema=dataset.schema)
     if rows.num_rows == 0:
         return None
     row = rows.slice(0, 1).to_pylist()[0]

@@ -100,8 +100,15 @@ def table_at(settings: Settings, table: str, release: int | None = None) -> Delt
 
 def read_table(settings: Settings, table: str, release: int | None = None, filter: Any = None,
                columns: list[str] | None = None) -> pa.Table:
-    dataset = table_at(settings, table, release).to_pyarrow_dataset()
-    return dataset.to_table(filter=filter, columns=columns)
+    return dataset_at(settings, table, release).to_table(filter=filter, columns=columns)
+
+
+def dataset_at(settings: Settings, table: str, release: int | None = None) -> Any:
+    """A pyarrow dataset of ``table`` at ``release``, typed with our schema: files rewritten by a Delta merge
+    carry string_view columns, on which pyarrow cannot evaluate filters."""
+    from warehouse.schema import SCHEMAS
+
+    return table_at(settings, table, release).to_pyarrow_dataset(schema=SCHEMAS.get(table))
 
 
 def data_files(dt: DeltaTable) -> list[str]:

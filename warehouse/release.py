@@ -94,6 +94,7 @@ def _publish(settings: Settings, tables: dict[str, pa.Table], *, note: str, roll
                           tables=table_versions, note=note, rollback_of=rollback_of)
         _checkpoint("before_record")
         record_release(settings, release)  # the commit point
+        _checkpoint("recorded")  # a crash from here on leaves release N complete and current
         return release
 
 

@@ -63,13 +63,19 @@ def _ids(prefix: str, n: int) -> pa.Array:
     return pa.array(np.char.add(prefix, np.char.zfill(np.arange(n).astype(str), 9)))
 
 
+def _flat(values: np.ndarray) -> pa.Array:
+    array = pa.array(values, pa.string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 def _provenance(entity: str, ids: np.ndarray, batch: str) -> pa.Array:
     fields = list(SOURCES[entity])
     n, k = len(ids), len(fields)
-    keys = pa.array(np.tile(np.array(fields), n))
-    resources = pa.array(np.tile(np.array([SOURCES[entity][f] for f in fields]), n))
-    record_keys = pa.array(np.repeat(ids, k))
-    items = pa.StructArray.from_arrays([resources, record_keys, pa.array([batch] * (n * k))], names=["resource", "record_key", "batch_id"])
+    keys = _flat(np.tile(np.array(fields), n))
+    resources = _flat(np.tile(np.array([SOURCES[entity][f] for f in fields]), n))
+    record_keys = _flat(np.repeat(ids, k))
+    batches = _flat(np.full(n * k, batch))
+    items = pa.StructArray.from_arrays([resources, record_keys, batches], names=["resource", "record_key", "batch_id"])
     offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
     return pa.MapArray.from_arrays(offsets, keys, items).cast(PROVENANCE_TYPE)
 

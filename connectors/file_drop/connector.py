@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import fnmatch
+import hashlib
 import os
 import shutil
 import stat
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from connectors.base import Connector, Delivery, Landed, Window, sha256_file
+from connectors.base import Connector, Delivery, Landed, Window
 from connectors.file_drop.config import FileDropConfig
 from connectors.formats import SUPPORTED, UnreadableFileError, detect_encoding, detect_format
 from connectors.registry import register_connector
@@ -49,7 +50,10 @@ class FileDropConnector(Connector[FileDropConfig]):
             for entry in entries:
                 if _passed_over(entry.name) or not self._matches(entry.name):
                     continue
-                info = entry.stat(follow_symlinks=False)
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except FileNotFoundError:  # removed while we looked
+                    continue
                 if stat.S_ISREG(info.st_mode) or stat.S_ISLNK(info.st_mode):  # folders, pipes, sockets: never read
                     found.append((info.st_mtime_ns, entry.name, entry))
         for _, _, entry in sorted(found, key=lambda item: (item[0], item[1])):
@@ -82,30 +86,42 @@ class FileDelivery(Delivery):
         if self._refusal() is not None:
             return None  # a link is never opened, so it has no fingerprint; land() says why it is refused
         if self._sha is None:
-            self._hashed_identity = _identity(os.stat(self.path))
-            self._sha = sha256_file(self.path)
+            try:
+                self._sha, self._hashed_identity = _sha256_regular(self.path)
+            except OSError:  # swapped for a link or removed since the check: land() refuses it with the reason
+                return None
         return self._sha
 
     def land(self, landing_dir: Path, batch_hint: str) -> Landed:
-        refusal = self._refusal()
-        if refusal is not None:
-            raise UnreadableFileError(refusal)
+        """Move the file into ``landing_dir``. A symbolic link, a file of an unsupported type or one that
+        vanished is refused: it is put aside in ``_rejected/`` with the reason (so the next run does not meet
+        it again, whether or not the caller catches the error) and :class:`UnreadableFileError` is raised."""
         config = self.connector.config
         fmt = config.format or detect_format(self.name)
-        if fmt is None:
-            raise UnreadableFileError(
-                f"{self.source_name}: files of type {Path(self.name).suffix or '(no extension)'!r} are not supported. "
-                f"Supported: {SUPPORTED}. Save the data in one of these formats and deliver it again. "
-                f"/ 不支持此文件类型，请另存为 CSV、Excel (.xlsx)、JSON 或 Parquet 后重新提交。"
+        refusal = self._refusal()
+        if refusal is None and fmt is None:
+            refusal = (
+                f"{self.source_name}: files of type {Path(self.name).suffix or '(no extension)'!r} are not "
+                f"supported. Supported: {SUPPORTED}. Save the data in one of these formats and deliver it again. "
+                "/ 不支持此文件类型，请另存为 CSV、Excel (.xlsx)、JSON 或 Parquet 后重新提交。"
             )
+        if refusal is not None or fmt is None:
+            message = refusal or ""
+            self.reject(None, message)
+            raise UnreadableFileError(message)
         sha = self.fingerprint()
         assert sha is not None
         delivered_at = datetime.fromtimestamp(os.stat(self.path).st_mtime)
         landing_dir.mkdir(parents=True, exist_ok=True)
         tmp = landing_dir / f".{safe_name(batch_hint)}.landing"
         _move(self.path, tmp)
+        if not stat.S_ISREG(os.lstat(tmp).st_mode):  # swapped for a link after it was checked: never read it
+            self._landed_path = tmp
+            message = self._refusal_of(tmp) or f"{self.source_name}: is not a regular file."
+            self.reject(None, message)
+            raise UnreadableFileError(message)
         if _identity(os.stat(tmp)) != self._hashed_identity:  # rewritten since it was hashed, or copied
-            sha = sha256_file(tmp)
+            sha, _ = _sha256_regular(tmp)
         final = landing_dir / f"{sha[:16]}__{safe_name(self.name)}"
         os.replace(tmp, final)
         self._landed_path = final
@@ -132,8 +148,11 @@ class FileDelivery(Delivery):
 
     # -- helpers ------------------------------------------------------------------------------------------
     def _refusal(self) -> str | None:
+        return self._refusal_of(self.path)
+
+    def _refusal_of(self, path: Path) -> str | None:
         try:
-            info = os.lstat(self.path)
+            info = os.lstat(path)
         except FileNotFoundError:
             return f"{self.source_name}: disappeared from the inbox before it could be read. Deliver it again."
         if stat.S_ISLNK(info.st_mode):
@@ -185,6 +204,18 @@ def _identity(info: os.stat_result) -> tuple[int, int, int]:
     return (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
+def _sha256_regular(path: Path) -> tuple[str, tuple[int, int, int]]:
+    """sha256 of a regular file opened without following a link (a link swapped in after the check fails
+    here with ELOOP instead of being read), and the identity of exactly what was hashed."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    with os.fdopen(fd, "rb") as fh:
+        identity = _identity(os.fstat(fh.fileno()))
+        digest = hashlib.sha256()
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest(), identity
+
+
 def _move(source: Path, target: Path) -> None:
     """Rename; across file systems copy to the target's folder first so the target appears whole."""
     try:
@@ -210,6 +241,11 @@ def _unique_target(folder: Path, name: str) -> Path:
 
 
 def _move_out(source: Path, folder: Path, name: str) -> Path:
+    if folder.is_symlink():
+        raise UnreadableFileError(
+            f"{folder} is a symbolic link; zhiwang never writes through links. Remove the link (a plain folder "
+            "of that name is created on the next run)."
+        )
     folder.mkdir(parents=True, exist_ok=True)
     target = _unique_target(folder, name)
     _move(source, target)

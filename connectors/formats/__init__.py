@@ -33,7 +33,8 @@ __all__ = ["EXTENSIONS", "SUPPORTED", "UnreadableFileError", "detect_encoding", 
 def read_batches(landed: Landed, batch_rows: int = 100_000) -> Iterator[pa.RecordBatch]:
     """Stream a landed file as all-string record batches of at most ``batch_rows`` rows.
 
-    Problems with the file itself (missing, empty, unsupported format) raise here, before any batch.
+    A missing, empty or unsupported file raises at the call; problems inside the file raise while iterating,
+    at the latest after the last batch (ragged CSV rows are all counted first, then reported together).
     """
     fmt = landed.format
     if fmt not in get_args(FileFormat):

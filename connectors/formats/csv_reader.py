@@ -37,11 +37,16 @@ def read_csv(landed: Landed, batch_rows: int) -> Iterator[pa.RecordBatch]:
         return "skip"  # keep counting; the delivery fails once the whole file was seen (see below)
 
     read = pacsv.ReadOptions(encoding=_arrow_encoding(encoding), block_size=BLOCK_BYTES)
-    raw_names = _probe_header(landed, encoding, read, pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                                               invalid_row_handler=lambda _row: "skip"))
+    probe = pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True, invalid_row_handler=lambda _row: "skip")
+    raw_names = _probe_header(landed, encoding, read, probe)
     names = clean_names(raw_names, landed.source_name)
     unnamed = [i for i, n in enumerate(names) if not n]
     keep = [i for i, n in enumerate(names) if n]
+    if not keep:
+        raise UnreadableFileError(
+            f"{landed.source_name}: the first line has no column names. Put the column names in the first line "
+            "and deliver the file again."
+        )
     convert = pacsv.ConvertOptions(
         column_types={n: pa.string() for n in raw_names},
         null_values=[""],  # "NA", "NULL", "-" are values a department wrote: keep them as text
@@ -66,6 +71,7 @@ def read_csv(landed: Landed, batch_rows: int) -> Iterator[pa.RecordBatch]:
                 yield piece
     if ragged:
         raise UnreadableFileError(_ragged_message(landed, encoding, delimiter, len(raw_names), ragged))
+    _check_quotes_closed(landed, encoding, delimiter)
     if not yielded:
         yield pa.RecordBatch.from_arrays([pa.array([], pa.string()) for _ in keep], names=out_names)
 
@@ -132,6 +138,41 @@ def _locate_ragged(landed: Landed, encoding: str, delimiter: str, expected: int)
             header_seen = header_seen or bool(row)
             start = reader.line_num + 1
     return found
+
+
+def _check_quotes_closed(landed: Landed, encoding: str, delimiter: str) -> None:
+    """pyarrow reads a quote that is never closed as one value running to the end of the file: rows vanish
+    into it without an error. An odd number of quote characters is the cheap sign; Python's csv module in
+    strict mode then finds the line (a stray quote inside an unquoted value is legal and passes)."""
+    if _quote_count(landed, encoding) % 2 == 0:
+        return
+    with open(landed.path, encoding=encoding, errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter, strict=True)
+        start = 1
+        try:
+            for _ in reader:
+                start = reader.line_num + 1
+        except csv.Error:
+            raise UnreadableFileError(
+                f"{landed.source_name}: line {start}: a value opens a double quote (\") that is not closed "
+                "properly, so the lines after it would be read as part of that value. Close the quote, double "
+                'every quote inside a quoted value ("" for "), and deliver the file again. '
+                f"/ 第 {start} 行的引号未正确闭合，请修正后重新提交。"
+            ) from None
+
+
+def _quote_count(landed: Landed, encoding: str) -> int:
+    count = 0
+    if encoding.replace("_", "-") in ("utf-8", "utf-8-sig", "utf8", "gb18030"):
+        # byte 0x22 never occurs inside a multibyte UTF-8 or GB18030 character: count bytes, not characters
+        with open(landed.path, "rb") as fh:
+            while block := fh.read(1 << 20):
+                count += block.count(b'"')
+        return count
+    with open(landed.path, encoding=encoding, errors="replace") as fh:
+        while text := fh.read(1 << 20):
+            count += text.count('"')
+    return count
 
 
 class _arrow_errors:  # noqa: N801 - used as a context manager, reads like one

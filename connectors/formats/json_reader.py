@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import IO, TYPE_CHECKING, Any
 
 from connectors.base import Landed
-from connectors.formats.common import UnreadableFileError, clean_names, string_batch, text_encoding
+from connectors.formats.common import PYTHON_BATCH_ROWS, UnreadableFileError, clean_names, string_batch, text_encoding
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -23,6 +23,7 @@ _SHOWN_BAD_LINES = 5
 
 
 def read_json(landed: Landed, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    batch_rows = min(batch_rows, PYTHON_BATCH_ROWS)
     encoding = text_encoding(landed)
     records = _jsonl_records if landed.format == "jsonl" else _array_records
     keys: dict[str, int] = {}

@@ -11,12 +11,12 @@ import datetime as dt
 import itertools
 import warnings
 import zipfile
-from decimal import Decimal
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from connectors.base import Landed
-from connectors.formats.common import UnreadableFileError, clean_names, string_batch
+from connectors.formats.common import PYTHON_BATCH_ROWS, UnreadableFileError, clean_names, string_batch
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -26,6 +26,7 @@ _OLE2_MAGIC = b"\xd0\xcf\x11\xe0"  # legacy .xls (and encrypted .xlsx) files are
 
 
 def read_xlsx(landed: Landed, batch_rows: int) -> Iterator[pa.RecordBatch]:
+    batch_rows = min(batch_rows, PYTHON_BATCH_ROWS)
     wb = _open_workbook(landed)
     try:
         ws = _sheet(wb, landed)

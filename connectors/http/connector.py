@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import PullConnector, Window
+from connectors.base import ConnectorContext, PullConnector, Window
 from connectors.http.config import HttpSourceConfig
 from connectors.registry import register_connector
 from zhiwang.errors import RetriableError, UserError
@@ -34,7 +34,7 @@ class HttpConnector(PullConnector[HttpSourceConfig]):
     sleep: Callable[[float], None] = staticmethod(time.sleep)
     """How the connector waits between retries (a seam for tests and schedulers)."""
 
-    def __init__(self, config: HttpSourceConfig, context: Any):
+    def __init__(self, config: HttpSourceConfig, context: ConnectorContext):
         super().__init__(config, context)
         self.requests = 0
         self.retries = 0

@@ -8,13 +8,12 @@ is greater than the last staged watermark; the new watermark is saved only once 
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from connectors.base import PullConnector, Window
+from connectors.base import ConnectorContext, PullConnector, Window
 from connectors.registry import register_connector
 from connectors.sql.config import SqlSourceConfig, describe_url, resolve_url
 from zhiwang.errors import ConfigError, RetriableError, UserError
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 class SqlConnector(PullConnector[SqlSourceConfig]):
     config_class = SqlSourceConfig
 
-    def __init__(self, config: SqlSourceConfig, context: Any):
+    def __init__(self, config: SqlSourceConfig, context: ConnectorContext):
         super().__init__(config, context)
         self._watermark: Any = None
         self._max_seen: Any = None
@@ -115,9 +114,11 @@ class SqlConnector(PullConnector[SqlSourceConfig]):
             end = _in_zone(window.end, cfg.window_timezone)
             conditions.append(sa.column(cfg.window_field) < sa.bindparam("window_end", end, type_=sa.types.NullType()))
         if cfg.query is not None:
+            # colons escaped: a literal like '10:00' in the query is text, not a bind parameter
+            query = sa.text(cfg.query.strip().rstrip(";").replace(":", "\\:"))
             if not conditions and not cfg.cursor_field:
-                return sa.text(cfg.query)
-            source: Any = sa.text(cfg.query.strip().rstrip(";")).columns().subquery(f"zw_{uuid.uuid4().hex[:8]}")
+                return query
+            source: Any = query.columns().subquery("zw_pull")
         else:
             schema, _, name = cfg.table.rpartition(".")  # type: ignore[union-attr] - validator: table or query
             source = sa.table(name, schema=schema or None)

@@ -1,17 +1,18 @@
 """Apply a scalar standardizer to a whole column, once per distinct value.
 
 Delivered columns repeat a lot (birth dates, districts, common names, the same address for a household), so
-mapping the distinct values and taking them back by index is 5–50× faster than a per-row Python loop, and it
+mapping the distinct values and taking them back by index is much faster than a per-row Python loop, and it
 keeps one definition of each rule: the scalar function is the specification, the column form only reuses it.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-import pyarrow as pa
-import pyarrow.compute as pc
+if TYPE_CHECKING:  # pyarrow loads on first use: importing a standardizer stays cheap
+    import pyarrow as pa
 
 T = TypeVar("T")
 
@@ -20,34 +21,48 @@ Column = Any
 
 
 def _as_arrow(values: Column) -> pa.Array:
+    import pyarrow as pa
+
     if isinstance(values, pa.ChunkedArray):
         return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
     if isinstance(values, pa.Array):
         return values
+    if hasattr(values, "tolist"):
+        values = values.tolist()
     return pa.array(list(values), from_pandas=True)
 
 
-def _mapped_arrow(values: pa.Array, fn: Callable[[Any], T], out_type: pa.DataType | None) -> pa.Array:
+def _mapped_arrow(values: pa.Array, fn: Callable[[Any], T], out_type: pa.DataType | str | None) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(out_type, str):
+        out_type = getattr(pa, out_type)()
     if pa.types.is_dictionary(values.type):
         values = values.cast(values.type.value_type)
     encoded = pc.dictionary_encode(values)
     # to_pylist gives Python str / int / date objects, the types the scalar functions were written for
     outputs = [fn(v) for v in encoded.dictionary.to_pylist()]
-    mapped = pa.array(outputs, type=out_type)
-    return mapped.take(encoded.indices)
+    return pa.array(outputs, type=out_type).take(encoded.indices)
 
 
-def map_unique(values: Column, fn: Callable[[Any], T], out_type: pa.DataType | None = None) -> Column:
+def _is_series(values: Column) -> bool:
+    pd = sys.modules.get("pandas")  # a Series can only exist if pandas was imported
+    return pd is not None and isinstance(values, pd.Series)
+
+
+def map_unique(values: Column, fn: Callable[[Any], T], out_type: pa.DataType | str | None = None) -> Column:
     """``fn`` over every element of ``values``, computed once per distinct value; nulls stay null.
 
     Returns the same kind of column it was given: a pyarrow array for pyarrow input (chunked input comes
-    back as one chunk), a Series with the same index for pandas input, a list otherwise.
+    back as one chunk), a Series with the same index for pandas input, a list otherwise. ``out_type`` is a
+    pyarrow type or the name of one (``"string"``, ``"date32"``).
     """
-    try:
+    import pyarrow as pa
+
+    if _is_series(values):
         import pandas as pd
-    except ImportError:  # pragma: no cover - pandas is a project dependency
-        pd = None
-    if pd is not None and isinstance(values, pd.Series):
+
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
         outputs = [fn(v) for v in uniques.tolist()]
         result = [outputs[c] if c >= 0 else None for c in codes.tolist()]
@@ -59,6 +74,4 @@ def map_unique(values: Column, fn: Callable[[Any], T], out_type: pa.DataType | N
 
 def map_unique_struct(values: Column, fn: Callable[[Any], dict[str, Any] | None], out_type: pa.StructType) -> pa.Array:
     """Like :func:`map_unique` for a function returning several fields: always a pyarrow struct array."""
-    if not isinstance(values, pa.Array | pa.ChunkedArray):
-        values = _as_arrow(values if not hasattr(values, "to_numpy") else values.tolist())
     return _mapped_arrow(_as_arrow(values), fn, out_type)

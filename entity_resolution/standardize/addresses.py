@@ -20,8 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
-
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from entity_resolution.standardize._text import nfkc, replace_cn_numerals, to_simplified, unify_dashes
 from entity_resolution.standardize._vector import Column, map_unique_struct
@@ -34,7 +33,11 @@ from entity_resolution.standardize.places import (
     short_name,
 )
 
-_MARKERS = "号楼|号院|号|栋|幢|座|单元|室|房|层|楼|期|区|巷|弄|路|街|道|#"
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+# Chinese numerals directly before one of these (or at the very end: 二单元五〇一) are written in digits.
+_MARKERS = "号楼|号院|号|栋|幢|座|单元|室|房|层|楼|期|区|巷|弄|路|街|道|#|$"
 _NOISE = re.compile(r"[\s,，、;；:：。\"'“”‘’()\[\]【】<>《》]")
 _BUILDING_LETTER = re.compile(r"(?<![A-Z0-9])([A-Z])(?:栋|幢|座|#楼|#|号楼)")
 _BUILDING_NUMBER = re.compile(r"(?<![A-Z0-9-])(\d+)(?:号楼|栋楼|栋|幢|座|#楼|#)")
@@ -90,8 +93,7 @@ class Address:
         return {**asdict(self), "building_key": self.building_key, "unit_key": self.unit_key}
 
 
-ADDRESS_TYPE = pa.struct([(f.name, pa.string()) for f in fields(Address)]
-                         + [("building_key", pa.string()), ("unit_key", pa.string())])
+ADDRESS_COLUMNS = [f.name for f in fields(Address)] + ["building_key", "unit_key"]
 
 
 def fold_address(value: str) -> str:
@@ -113,7 +115,7 @@ def _admin_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]
     bare_districts = {short_name(d) for d in districts}
     province = re.compile(f"^(?:{alt(set(PROVINCES))}|{alt({short_name(m) for m in _MUNICIPALITIES})}"
                           f"|(?:{alt({short_name(p) for p in PROVINCES})})"
-                          f"(?=(?:{alt({*CITIES, *(short_name(c) for c in CITIES)})})))")
+                          f"(?=(?:{alt({*CITIES, *(short_name(c) for c in CITIES), *districts})})))")
     # A city's short name counts only when a district follows (深圳南山区); alone it may start a road name.
     city = re.compile(f"^(?:{alt(set(CITIES))}|深圳(?=(?:{alt(bare_districts)})))")
     # A bare district name (南山) counts unless a road or street word follows: 南山大道 is a road, 南山街道 a street.
@@ -199,10 +201,15 @@ def unit_key(value: object) -> str | None:
     return None if parsed is None else parsed.unit_key
 
 
-def parse_addresses(values: Column) -> pa.StructArray:
-    """:func:`parse_address` over a column: a struct array with every component and both keys."""
+def parse_addresses(values: Column) -> pa.Table:
+    """:func:`parse_address` over a column: a table with one string column per component plus
+    ``building_key`` and ``unit_key``, row for row; every column is null where the input was empty."""
     def one(value: object) -> dict[str, str | None] | None:
         parsed = parse_address(value)
         return None if parsed is None else parsed.as_dict()
 
-    return map_unique_struct(values, one, ADDRESS_TYPE)
+    import pyarrow as pa
+
+    struct = map_unique_struct(values, one, pa.struct([(name, pa.string()) for name in ADDRESS_COLUMNS]))
+    # flatten() carries the struct's own nulls into every child column
+    return pa.Table.from_arrays(struct.flatten(), names=ADDRESS_COLUMNS)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import pyarrow as pa
-
 from entity_resolution.standardize._text import nfkc, to_simplified
 from entity_resolution.standardize._vector import Column, map_unique
 from entity_resolution.standardize.places import CITIES, PROVINCES, SHENZHEN_DISTRICTS, short_name
@@ -84,8 +82,8 @@ def company_core(value: object) -> str | None:
 # ---- column forms -----------------------------------------------------------------------------------------
 
 def company_keys(values: Column) -> Column:
-    return map_unique(values, company_key, pa.string())
+    return map_unique(values, company_key, "string")
 
 
 def company_cores(values: Column) -> Column:
-    return map_unique(values, company_core, pa.string())
+    return map_unique(values, company_core, "string")

@@ -12,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pyarrow as pa
-
 from entity_resolution.standardize._text import CN_NUMERAL_CHARS, cn_numeral_to_int, nfkc
 from entity_resolution.standardize._vector import Column, map_unique
 
@@ -84,4 +82,4 @@ def parse_date(value: object, *, excel_serials: bool = True) -> dt.date | None:
 
 def parse_dates(values: Column, *, excel_serials: bool = True) -> Column:
     """:func:`parse_date` over a column; pyarrow input gives a ``date32`` array."""
-    return map_unique(values, lambda v: parse_date(v, excel_serials=excel_serials), pa.date32())
+    return map_unique(values, lambda v: parse_date(v, excel_serials=excel_serials), "date32")

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pyarrow as pa
-
 from entity_resolution.standardize._text import nfkc
 from entity_resolution.standardize._vector import Column, map_unique
 from quality.validators import cn_id, uscc
@@ -54,12 +52,12 @@ def uscc_for_matching(value: object) -> str | None:
 # ---- column forms -----------------------------------------------------------------------------------------
 
 def id_numbers_for_matching(values: Column) -> Column:
-    return map_unique(values, id_number_for_matching, pa.string())
+    return map_unique(values, id_number_for_matching, "string")
 
 
 def usccs_for_matching(values: Column) -> Column:
-    return map_unique(values, uscc_for_matching, pa.string())
+    return map_unique(values, uscc_for_matching, "string")
 
 
 def id_number_birth_dates(values: Column) -> Column:
-    return map_unique(values, id_number_birth_date, pa.date32())
+    return map_unique(values, id_number_birth_date, "date32")

@@ -16,8 +16,6 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-import pyarrow as pa
-
 from entity_resolution.standardize._text import has_han, nfkc, to_simplified, unify_interpuncts
 from entity_resolution.standardize._vector import Column, map_unique
 
@@ -124,13 +122,13 @@ def pinyin_key(value: object) -> str | None:
 
 def normalize_names(values: Column) -> Column:
     """:func:`normalize_name` over a column (pyarrow array, pandas Series or list)."""
-    return map_unique(values, normalize_name, pa.string())
+    return map_unique(values, normalize_name, "string")
 
 
 def pinyin_keys(values: Column) -> Column:
     """:func:`pinyin_key` over a column."""
-    return map_unique(values, pinyin_key, pa.string())
+    return map_unique(values, pinyin_key, "string")
 
 
 def name_pinyins(values: Column, *, tones: bool = False) -> Column:
-    return map_unique(values, lambda v: name_pinyin(v, tones=tones), pa.string())
+    return map_unique(values, lambda v: name_pinyin(v, tones=tones), "string")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 
-import pyarrow as pa
-
 from entity_resolution.standardize._text import nfkc, unify_dashes
 from entity_resolution.standardize._vector import Column, map_unique
 from quality.validators.phone import normalize_mobile
@@ -70,9 +68,9 @@ def phones_in(value: object) -> list[str]:
 
 def mobiles_for_matching(values: Column) -> Column:
     """The first mobile number in each cell (cells may list several numbers)."""
-    return map_unique(values, lambda v: next((p for p in phones_in(v) if "-" not in p), None), pa.string())
+    return map_unique(values, lambda v: next((p for p in phones_in(v) if "-" not in p), None), "string")
 
 
 def landlines_for_matching(values: Column) -> Column:
     """The first landline in each cell, as ``area-number``."""
-    return map_unique(values, lambda v: next((p for p in phones_in(v) if "-" in p), None), pa.string())
+    return map_unique(values, lambda v: next((p for p in phones_in(v) if "-" in p), None), "string")

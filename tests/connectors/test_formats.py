@@ -200,6 +200,23 @@ def test_ragged_row_after_many_batches_still_fails(tmp_path: Path) -> None:
             pass
 
 
+def test_unclosed_quote_fails_instead_of_swallowing_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "quote.csv"
+    path.write_text('姓名,地址\n张三,"深圳\n李四,北京\n王五,上海\n', encoding="gb18030")
+    with pytest.raises(UnreadableFileError, match=r'quote\.csv: line 2: a value opens a double quote \(\"\) that is not closed'):
+        read_all(path, "csv")
+    path.write_text('姓名,地址\n张三,深圳"华强北\n李四,"北京""东城"""\n', encoding="utf-8")  # legal quotes
+    assert read_all(path, "csv") == [{"姓名": "张三", "地址": '深圳"华强北'}, {"姓名": "李四", "地址": '北京"东城"'}]
+
+
+def test_bad_bytes_late_in_a_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "late.csv"
+    # 5.4 MB: the bad bytes lie beyond the detection sample, so the reader must notice them itself
+    path.write_bytes("姓名,编号\n".encode() + "张三,1\n".encode() * 600_000 + b"\xff\xfe,2\n")
+    with pytest.raises(UnreadableFileError, match=r"late\.csv: not valid utf-8 text"):
+        read_all(path, "csv")
+
+
 def test_header_cleaning_and_text_kept_as_delivered(tmp_path: Path) -> None:
     path = tmp_path / "h.csv"
     path.write_bytes("\ufeff 姓名 ,\t电话\u3000,编号,日期,空\r\n张三,0755-1234,007,2024/1/5,NULL\r\n".encode())
@@ -212,6 +229,9 @@ def test_unnamed_empty_column_is_dropped_but_one_with_values_is_an_error(tmp_pat
     assert read_all(path, "csv") == [{"a": "1", "b": "2"}, {"a": "3", "b": "4"}]
     path.write_text("a,,b\n1,x,2\n", encoding="utf-8")
     with pytest.raises(UnreadableFileError, match=r"column 2 has values but no name in the header"):
+        read_all(path, "csv")
+    path.write_text(" , \n1,2\n", encoding="utf-8")
+    with pytest.raises(UnreadableFileError, match=r"trailing\.csv: the first line has no column names"):
         read_all(path, "csv")
 
 

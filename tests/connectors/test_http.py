@@ -89,6 +89,9 @@ class Api(BaseHTTPRequestHandler):
             return self.send(200, {"items": RECORDS[:1], "next": "abc"})
         if path == "/api/endless":
             return self.send(200, RECORDS[:size])
+        if path == "/api/drift":  # the second page brings a key the first did not have
+            page = int(args["page"])
+            return self.send(200, [[{"id": "1"}], [{"id": "2", "新字段": "x"}], []][page - 1])
         if path == "/api/echo":
             return self.send(200, {"data": [args]})
         if path == "/api/text":
@@ -229,6 +232,16 @@ def test_query_string_in_the_url_is_kept(api: ApiServer, tmp_path: Path) -> None
     connector = make(tmp_path, url=f"{api.base}/echo?appkey=abc", params={"区划": "440304"}, records_path="data")
     assert rows(connector)[0]["appkey"] == "abc"
     assert api.calls[0][2] == {"appkey": "abc", "区划": "440304"}
+
+
+def test_declared_columns_missing_from_the_api_land_empty_and_late_keys_are_warned(
+    api: ApiServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    connector = make(tmp_path, url=f"{api.base}/drift", pagination="page", page_size=1)
+    landed = rows(connector)
+    assert [r["id"] for r in landed] == ["1", "2"]
+    assert list(landed[0]) == list(EXPECTED[0]) and landed[1]["姓名"] is None
+    assert "keys 新字段 first appear after the first page" in caplog.text
 
 
 def test_missing_secret_variable_is_a_config_error(api: ApiServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -190,3 +190,15 @@ def test_shipped_catalog_dir_can_be_copied_and_pointed_at(home: Path, tmp_path: 
 
     load, problems = validate_catalog(copy)
     assert problems == [] and len(load.resources) >= 8
+
+
+def test_refused_file_is_recorded_and_the_rest_still_ingested(home: Path, own_catalog: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "secret.csv"
+    outside.write_text("x\n", encoding="utf-8")
+    drop_csv(home, "good.csv", ROWS[:2])
+    (home / "inbox" / "minzheng_elderly" / "link.csv").symlink_to(outside)
+    records = ingest_json(home, own_catalog)
+    by_file = {r["file"]: r for r in records}
+    assert by_file["good.csv"]["status"] == "staged"
+    assert by_file["link.csv"]["status"] == "rejected" and by_file["link.csv"]["message"]
+    assert outside.read_text(encoding="utf-8") == "x\n"

@@ -146,10 +146,13 @@ def test_watermark_only_advances_when_acknowledged(harness: Callable[..., SqlHar
 
 @pytest.mark.services
 def test_query_source_is_wrapped_for_incremental_reads(harness: Callable[..., SqlHarness], table: str) -> None:
-    query = f"SELECT id, 姓名, updated_at FROM {table} WHERE 金额 > 1;"  # a trailing semicolon is tolerated
+    # colons and percent signs are the query's own, and a trailing semicolon is tolerated
+    query = f"SELECT id, 姓名, updated_at FROM {table} WHERE 金额 > 1 AND 姓名 LIKE '%娜%' AND '10:00' <> '';"
     h = harness(query=query, cursor_field="updated_at", initial_cursor="2024-01-01 12:00:00")
     assert h.pull() == [{"id": "3", "姓名": "欧阳娜娜", "updated_at": "2024-01-03T10:15:30"}]
     assert h.state.connector_state("sql_people") == {"watermark": "2024-01-03T10:15:30"}
+    plain = harness(query=query.replace("金额 > 1", "金额 >= 0"))  # no cursor: the query runs as written
+    assert [r["姓名"] for r in plain.pull()] == ["欧阳娜娜"]
 
 
 @pytest.mark.services

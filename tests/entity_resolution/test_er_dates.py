@@ -6,11 +6,11 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from tests.entity_resolution.er_strategies import cn_digits, cn_number, fullwidth
 from hypothesis import given
 from hypothesis import strategies as st
 
 from entity_resolution.standardize.dates import parse_date
+from tests.entity_resolution.er_strategies import cn_digits, cn_number, fullwidth
 
 dates = st.dates(min_value=dt.date(1900, 3, 1), max_value=dt.date(2100, 12, 31))
 

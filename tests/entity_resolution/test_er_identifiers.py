@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tests.entity_resolution.er_strategies import fullwidth
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from entity_resolution.standardize.phones import (
     phones_in,
 )
 from quality.validators import cn_id, uscc
+from tests.entity_resolution.er_strategies import fullwidth
 
 AREAS = ["440303", "440304", "440305", "110101", "310115"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import opencc
 import pytest
-from tests.entity_resolution.er_strategies import GIVEN_CHARS, SURNAMES, fullwidth, han_names
 from hypothesis import given
 from hypothesis import strategies as st
 
 from entity_resolution.standardize.names import name_pinyin, normalize_name, pinyin_key, surname_readings
+from tests.entity_resolution.er_strategies import GIVEN_CHARS, SURNAMES, fullwidth, han_names
 
 _S2T = opencc.OpenCC("s2t")
 

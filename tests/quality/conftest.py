@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from catalog.models import Catalog, Department, Resource
+from quality.quarantine import QuarantineWriter, Reason
 from quality.validators import cn_id
 
 RESOURCE = {
@@ -62,7 +63,7 @@ def write_mapped(path: Path, resource: Resource, rows: list[dict[str, Any]], war
                 values = [dt.date.fromisoformat(v) if v else None for v in values]
             cols[spec.maps_to] = pa.array(values, TYPES[spec.maps_to])
     for spec in resource.fields:
-        if rows and spec.column in rows[0]:
+        if not rows or spec.column in rows[0]:
             cols[f"src_{spec.column}"] = pa.array([r.get(spec.column) for r in rows], pa.string())
     n = len(rows)
     cols["_resource"] = pa.array([resource.id] * n, pa.string())
@@ -85,3 +86,45 @@ def resource() -> Resource:
 def catalog(resource: Resource, tmp_path: Path) -> Catalog:
     return Catalog(directory=str(tmp_path), resources={resource.id: resource},
                    departments={"gongan": Department(name="市公安局")}, districts={}, core_fields={})
+
+
+@pytest.fixture()
+def catalog_dir(tmp_path: Path) -> Path:
+    """The test resource as a catalog directory on disk (for the CLI)."""
+    import yaml
+
+    root = tmp_path / "catalog"
+    (root / "resources").mkdir(parents=True)
+    (root / "resources" / "gongan_population.yaml").write_text(yaml.safe_dump(RESOURCE, allow_unicode=True), encoding="utf-8")
+    (root / "departments.yaml").write_text("gongan: {name: 市公安局}\n", encoding="utf-8")
+    (root / "districts.yaml").write_text('"440304": {name: 福田区, cleared: [unconditional]}\n', encoding="utf-8")
+    (root / "core_fields.yaml").write_text("person: {}\n", encoding="utf-8")
+    return root
+
+
+def deliver(settings: Any, resource: Any, catalog: Any, rows: list[dict[str, Any]], batch: str, at: str,
+            staging_bad: int = 0) -> Any:
+    """What connectors.runner does for one delivery: staging (+ its quarantine), gate, ledger record."""
+    from connectors.state import DeliveryRecord, StateStore
+    from quality.gate import run_gate
+
+    state = StateStore(settings.state_db)
+    staged = [d for d in state.deliveries(resource.id, status="staged")]
+    previous = staged[-1].rows_read if staged else None
+    quarantine = QuarantineWriter(settings.quarantine, resource.id, batch)
+    for i in range(staging_bad):  # rows staging refused (no record key), never in the mapped file
+        quarantine.add(1000 + i, None, [Reason("record_key", "登记编号", "记录标识为空")], {"姓名": "某"})
+    mapped = write_mapped(settings.staging / resource.id / "_mapped" / f"{batch}.parquet", resource, rows)
+    result = run_gate(resource=resource, catalog=catalog, settings=settings, batch_id=batch, source_name=f"{batch}.csv",
+                      mapped_path=mapped, quarantine=quarantine, previous_rows=previous,
+                      accepted_path=settings.staging / resource.id / f"{batch}.parquet")
+    quarantine.write()
+    rec = DeliveryRecord(resource=resource.id, batch_id=batch, file=f"{batch}.csv", rows_read=len(rows) + staging_bad,
+                         rows_staged=result.rows_accepted, rows_quarantined=len(quarantine), status=result.status,
+                         message=result.message, provider=resource.provider, rows_warned=result.rows_warned,
+                         staged_path=str(result.accepted_path) if result.accepted_path else None,
+                         delivered_at=at, ingested_at=at)
+    state.record(rec)
+    return rec
+
+

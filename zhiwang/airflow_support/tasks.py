@@ -68,3 +68,33 @@ def ingest_validate_stage(resource_id: str, data_interval_start: datetime | None
             f"No delivery of {resource_id} was staged: "
             + "; ".join(f"{r.file} {r.status}: {r.message}" for r in troubled))
     raise AirflowSkipException(f"No new delivery for {resource_id} in {data_interval_start} – {data_interval_end}.")
+
+
+def _report_catalog():  # noqa: ANN202 - catalog.models.Catalog
+    """The sound part of the catalog: reports cover every resource that can be ingested."""
+    from zhiwang.airflow_support.catalog_scan import scan_catalog
+
+    return scan_catalog().catalog
+
+
+def quality_scorecard() -> list[dict[str, Any]]:
+    """Per department: deliveries, acceptance rate, errors and warnings by check (as `zhiwang quality scorecard`)."""
+    from quality.scorecard import scorecard
+
+    cards = scorecard(_settings(), _report_catalog())
+    for card in cards:
+        rate = "no rows" if card["acceptance_rate"] is None else f"{card['acceptance_rate']:.1%} accepted"
+        log.info("%s (%s): %d deliveries, %d rows, %s, %d quarantined rows open", card["provider"], card["name"],
+                 card["deliveries"], card["rows_read"], rate, card["quarantine_open"])
+    if not cards:
+        log.info("No deliveries yet: nothing to score.")
+    return cards
+
+
+def quality_report(data_interval_end: datetime | None = None) -> str:
+    """Rewrite the offline HTML quality report, stamped with the run's date (so a re-run is identical)."""
+    from quality.report import write_report
+
+    path = write_report(_settings(), _report_catalog(), now=data_interval_end)
+    log.info("Quality report written to %s", path)
+    return str(path)

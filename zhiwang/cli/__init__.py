@@ -25,7 +25,17 @@ def _register() -> None:
     from zhiwang.cli import review_cmd
 
     app.add_typer(review_cmd.app, name="review")
+    from zhiwang.cli import quality_cmd, quarantine_cmd
+
+    app.add_typer(quality_cmd.app, name="quality")
+    app.add_typer(quarantine_cmd.app, name="quarantine")
     _register_warehouse()
+    from zhiwang.cli import airflow_cmd
+
+    app.add_typer(airflow_cmd.app, name="airflow")
+    from zhiwang.cli import demo_cmd
+
+    app.add_typer(demo_cmd.app, name="demo")
 
 
 def _register_warehouse() -> None:

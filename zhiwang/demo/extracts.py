@@ -16,7 +16,7 @@ import numpy as np
 
 from zhiwang.demo.noise import Draws
 from zhiwang.demo.places import KIND_NAMES, KIND_VILLAGE, building_address
-from zhiwang.demo.strings import cat, num, take
+from zhiwang.demo.strings import cat, either, num, take
 from zhiwang.demo.world import World
 
 Values = Callable[[World, np.ndarray, Draws], np.ndarray]
@@ -61,7 +61,7 @@ def _b(key: str) -> Values:
 
 
 def _gender_code(w: World, e: np.ndarray, d: Draws) -> np.ndarray:
-    return np.where(w.persons["gender"][e] == "男", "1", "2").astype(object)
+    return either(w.persons["gender"][e] == "男", "1", "2")
 
 
 def _employer(key: str) -> Values:
@@ -100,7 +100,8 @@ def _key(prefix: str, width: int) -> Values:
 
 
 def _dup_key(column: str, prefix: str, width: int) -> Callable[[World, np.ndarray, dict], dict]:
-    return lambda w, e, cols: {column: cat(prefix, scrambled(e + 1 + 500_000_000, width))}
+    # the offset keeps duplicate keys apart from first keys for up to 5 * 10**(width-1) entities
+    return lambda w, e, cols: {column: cat(prefix, scrambled(e + 1 + 5 * 10 ** (width - 1), width))}
 
 
 # -- person ----------------------------------------------------------------------------------------------
@@ -139,7 +140,7 @@ WANGGE_P = ExtractSpec(
      Col("性别", _p("gender")), Col("出生日期", _p("birth_date"), "date"), Col("联系方式", _p("phone"), "phone"),
      Col("居住地址", _p("residence_address"), "address"), Col("所属网格", _p("grid_code")),
      Col("所属社区", lambda w, e, d: w.buildings["community"][w.persons["building"][e]]),
-     Col("人员类型", lambda w, e, d: np.where(w.persons["hukou_shenzhen"][e], "户籍人口", "流动人口").astype(object)),
+     Col("人员类型", lambda w, e, d: either(w.persons["hukou_shenzhen"][e], "户籍人口", "流动人口")),
      Col("采集日期", _date_after(lambda w, e, d: np.full(len(e), w.as_of - np.timedelta64(900, "D")), 2.4, "seen"), "date")],
     _dup_key("采集编号", "WG", 10),
 )
@@ -221,7 +222,8 @@ WANGGE_B = ExtractSpec(
      Col("纬度", lambda w, e, d: np.round(w.buildings["lat"][e] + (d.uniform("dy")[e] - 0.5) * 2e-4, 6), "number"),
      Col("楼栋类型", lambda w, e, d: KIND_NAMES[w.buildings["kind"][e]]),
      Col("采集日期", _date_after(lambda w, e, d: np.full(len(e), w.as_of - np.timedelta64(700, "D")), 1.9, "seen"), "date")],
-    lambda w, e, cols: {"楼栋序号": cat("9", cols["楼栋序号"])}, duplicate_rate=0.005,
+    lambda w, e, cols: {"楼栋序号": np.array(["9" + s.zfill(3) for s in cols["楼栋序号"]], dtype=object)},
+    duplicate_rate=0.005,
 )
 
 SPECS: dict[str, ExtractSpec] = {s.resource: s for s in

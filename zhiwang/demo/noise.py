@@ -25,11 +25,11 @@ EXCEL_EPOCH = dt.date(1899, 12, 30)
 class Draws:
     """Per-entity random numbers that do not change when entities are appended (births, new firms)."""
 
-    def __init__(self, seed: int, n_base: int, n_total: int):
-        self.seed, self.n_base, self.n_total = seed, n_base, n_total
+    def __init__(self, seed: int, n_base: int, n_total: int, scope: str = ""):
+        self.seed, self.n_base, self.n_total, self.scope = seed, n_base, n_total, scope
 
     def _gen(self, tag: tuple[object, ...], part: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, stable_tag(*tag), part])
+        return np.random.default_rng([self.seed, stable_tag(self.scope, *tag), part])
 
     def uniform(self, *tag: object) -> np.ndarray:
         base = self._gen(tag, 0).random(self.n_base)

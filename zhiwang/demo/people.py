@@ -8,7 +8,7 @@ import numpy as np
 from quality.validators.cn_id import CHECK_CHARS, WEIGHTS
 from zhiwang.demo.names import generate_names
 from zhiwang.demo.places import DISTRICTS, KIND_COMMERCIAL, KIND_VILLAGE, building_address
-from zhiwang.demo.strings import cat, digits_to_str, num, str_to_codes, take, weighted
+from zhiwang.demo.strings import cat, digits_to_str, either, num, str_to_codes, take, weighted
 
 # Where residents born outside Shenzhen come from: code → (address prefix, weight, minority, its share).
 # Some codes are retired (362121 赣县 became 360704 in 2016): old ID numbers keep them.
@@ -106,7 +106,6 @@ def generate_persons(rng: np.random.Generator, n: int, b: dict[str, np.ndarray],
     u = rng.random(n)
     other = take(OTHER_MINORITIES, rng.integers(0, len(OTHER_MINORITIES), n))
     ethnicity = np.where(~local & (u < share), minority, np.where(u > 0.99, other, "汉族")).astype(object)
-    ethnicity = cat(ethnicity)
 
     # home: buildings weighted by capacity (dense villages, few people in office towers)
     cap = b["floors"] * np.select([b["kind"] == KIND_VILLAGE, b["kind"] == KIND_COMMERCIAL], [1.6, 0.05], 1.0)
@@ -120,11 +119,15 @@ def generate_persons(rng: np.random.Generator, n: int, b: dict[str, np.ndarray],
     own = rng.random(n) < 0.7
     hukou_building = np.where(own, building, rng.integers(0, len(b["floors"]), n))
     hukou_room = np.where(own, room, 100 + rng.integers(1, 9, n))
-    sz_hukou = cat(building_address(b, hukou_building), num(hukou_room), "室")
-    village = cat(take(VILLAGE_WORDS, rng.integers(0, 10, n)), take(["塘", "岭", "坑", "围", "屋"], rng.integers(0, 5, n)),
-                  "村", num(rng.integers(1, 12, n)), "组", num(rng.integers(1, 80, n)), "号")
-    away = cat(take([HOMETOWNS[c][0] for c in home_codes], home_pick), village)
-    hukou = np.where(hukou_sz, sz_hukou, away)
+    # only the addresses each person needs are built: at a million persons every string counts
+    hukou = np.empty(n, dtype=object)
+    sz = np.flatnonzero(hukou_sz)
+    hukou[sz] = cat(building_address(b, hukou_building[sz]), num(hukou_room[sz]), "室")
+    away_idx = np.flatnonzero(~hukou_sz)
+    k = len(away_idx)
+    village = cat(take(VILLAGE_WORDS, rng.integers(0, 10, k)), take(["塘", "岭", "坑", "围", "屋"], rng.integers(0, 5, k)),
+                  "村", num(rng.integers(1, 12, k)), "组", num(rng.integers(1, 80, k)), "号")
+    hukou[away_idx] = cat(take([HOMETOWNS[c][0] for c in home_codes], home_pick[away_idx]), village)
 
     phone = mobiles(rng, n)
     phone[(age < 16) & (rng.random(n) < 0.9)] = None
@@ -134,7 +137,7 @@ def generate_persons(rng: np.random.Generator, n: int, b: dict[str, np.ndarray],
     return {
         "person_id": cat("TP", num(seqno, 8)),
         "name": generate_names(rng, male),
-        "gender": np.where(male, "男", "女").astype(object),
+        "gender": either(male, "男", "女"),
         "birth_date": born,
         "id_number": ids,
         "birth_region": region.astype(object),
@@ -143,7 +146,7 @@ def generate_persons(rng: np.random.Generator, n: int, b: dict[str, np.ndarray],
         "building": building,
         "room": room,
         "residence_address": residence,
-        "hukou_address": hukou.astype(object),
+        "hukou_address": hukou,
         "hukou_shenzhen": hukou_sz,
         "district_code": b["district_code"][building],
         "grid_code": b["grid_code"][building],

@@ -36,6 +36,11 @@ def num(values: np.ndarray, width: int = 0) -> np.ndarray:
     return s.to_numpy(zero_copy_only=False)
 
 
+def either(mask: np.ndarray, yes: str, no: str) -> np.ndarray:
+    """``yes`` where ``mask`` else ``no``, as an object array sharing two string objects (not one per row)."""
+    return np.array([no, yes], dtype=object)[np.asarray(mask, dtype=np.intp)]
+
+
 def take(choices: Any, idx: np.ndarray) -> np.ndarray:
     """``choices[idx]`` as an object array."""
     return np.asarray(choices, dtype=object)[idx]

@@ -17,7 +17,7 @@ from zhiwang.demo.people import generate_persons, make_id_numbers, mobiles
 from zhiwang.demo.places import building_address, generate_buildings
 from zhiwang.demo.strings import cat, num, weighted
 
-FIRST_AS_OF = np.datetime64("2026-11-01")
+FIRST_AS_OF = np.datetime64("2026-09-01")
 DAYS_PER_DELIVERY = 30
 
 

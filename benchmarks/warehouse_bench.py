@@ -1,0 +1,87 @@
+"""Benchmark: publish a golden release and build every district mirror for a synthetic city, against
+writing the same rows as plain Parquet.
+
+    .venv/bin/python benchmarks/warehouse_bench.py --persons 1000000 [--home DIR] [--keep]
+
+Prints one JSON object: seconds for generation (not counted), publish (Delta tables + registry with
+sha256), mirrors (all districts, masked), the plain-Parquet baseline writing the same golden rows and the
+same mirror rows with pyarrow (snappy, one file per table), their ratio, a 1%-change incremental release,
+and peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--persons", type=int, default=100_000)
+    parser.add_argument("--home", type=Path, default=None, help="Data home to use (default: a temporary directory).")
+    parser.add_argument("--keep", action="store_true", help="Keep the data home afterwards.")
+    args = parser.parse_args()
+
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    from warehouse.mirror import build_mirrors
+    from warehouse.release import publish_release
+    from warehouse.synthetic import change_persons, synthetic_catalog, synthetic_tables
+    from zhiwang.settings import get_settings
+
+    root = args.home or Path(tempfile.mkdtemp(prefix="zhiwang-bench-"))
+    settings = get_settings(root / "home", root / "home")
+    catalog = synthetic_catalog()
+    out: dict[str, object] = {"persons": args.persons}
+
+    start = time.perf_counter()
+    tables = synthetic_tables(args.persons, seed=11)
+    out["generate_s"] = round(time.perf_counter() - start, 2)
+    out["rows"] = {name: t.num_rows for name, t in tables.items()}
+
+    start = time.perf_counter()
+    release = publish_release(settings, catalog, tables, build_mirrors=False)
+    out["publish_s"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    mirrors = build_mirrors(settings, catalog, release.number)
+    out["mirrors_s"] = round(time.perf_counter() - start, 2)
+    out["mirror_rows"] = {code: {t: v["rows"] for t, v in m["tables"].items() if t != "release"} for code, m in mirrors.items()}
+
+    # Baseline: the same golden rows and the same (already masked) mirror rows, written as plain Parquet.
+    mirror_tables = {(code, t): DeltaTable(str(settings.mirrors / code / t)).to_pyarrow_table()
+                     for code in mirrors for t in ("person", "legal_entity", "building")}
+    plain = root / "plain"
+    plain.mkdir(exist_ok=True)
+    start = time.perf_counter()
+    for name, table in tables.items():
+        pq.write_table(table, plain / f"{name}.parquet")
+    for (code, name), table in mirror_tables.items():
+        pq.write_table(table, plain / f"{code}_{name}.parquet")
+    out["plain_parquet_s"] = round(time.perf_counter() - start, 2)
+    total = out["publish_s"] + out["mirrors_s"]
+    out["publish_plus_mirrors_s"] = round(total, 2)
+    out["ratio_to_plain_parquet"] = round(total / max(out["plain_parquet_s"], 1e-9), 2)
+
+    changed, ids = change_persons(tables, 0.01)
+    start = time.perf_counter()
+    second = publish_release(settings, catalog, changed, build_mirrors=True)
+    out["incremental_1pct_publish_plus_mirrors_s"] = round(time.perf_counter() - start, 2)
+    out["incremental_changed_persons"] = len(ids)
+    out["release"] = second.number
+    out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(json.dumps(out, ensure_ascii=False, indent=1))
+    if not args.keep and args.home is None:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""Mirror masking rules and per-release mirror records."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from deltalake import DeltaTable
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from catalog.models import Catalog
+from quality.quarantine import mask_value
+from warehouse.mirror import build_mirrors, field_classes, mask_strings, mask_table, mirror_release
+from warehouse.release import publish_release
+from warehouse.schema import PROVENANCE_TYPE
+from warehouse.synthetic import change_persons, synthetic_catalog
+from zhiwang.errors import UserError
+
+
+@settings(deadline=None, max_examples=50)
+@given(st.lists(st.one_of(st.none(), st.text(max_size=30))))
+def test_vectorised_mask_equals_mask_value(values):
+    assert mask_strings(pa.array(values, pa.string())).to_pylist() == [mask_value(v) for v in values]
+
+
+def _person_rows(provenance: list[dict | None]) -> pa.Table:
+    from warehouse.schema import SCHEMAS
+
+    n = len(provenance)
+    cols = {f.name: pa.nulls(n, f.type) for f in SCHEMAS["person"]}
+    cols["golden_id"] = pa.array([f"P{i}" for i in range(n)])
+    cols["status"] = pa.array(["active"] * n)
+    cols["id_number"] = pa.array(["440304199001011234"] * n)
+    cols["birth_date"] = pa.array([0] * n, pa.int32()).cast(pa.date32())
+    cols["provenance"] = pa.array([list(p.items()) if p else None for p in provenance], PROVENANCE_TYPE)
+    return pa.table(cols).cast(SCHEMAS["person"])
+
+
+def test_class_follows_the_resource_each_value_came_from():
+    base = synthetic_catalog()
+    # a resource that shares id_number unconditionally, next to the conditional ones
+    open_res = base.resources["gongan_population"].model_copy(update={"id": "open_register", "sharing": "unconditional"})
+    fields = [f.model_copy(update={"sharing": None}) for f in open_res.fields]
+    open_res = open_res.model_copy(update={"fields": fields})
+    catalog = Catalog(**{**base.model_dump(), "resources": {**base.resources, "open_register": open_res}})
+    classes, fallback = field_classes(catalog, "person", "id_number")
+    assert classes["open_register"] == "unconditional" and classes["gongan_population"] == "conditional"
+    assert fallback == "conditional"  # most restrictive among resources mapping the field
+    entry = lambda r: {"id_number": {"resource": r, "record_key": "k", "batch_id": "b"}, "birth_date": {"resource": r, "record_key": "k", "batch_id": "b"}}  # noqa: E731
+    rows = _person_rows([entry("open_register"), entry("gongan_population"), None, entry("unknown_resource")])
+    masked = mask_table(catalog, "person", rows, ["unconditional"])
+    assert masked.column("id_number").to_pylist() == ["440304199001011234", "440304********1234", "440304********1234", "440304********1234"]
+    cleared = mask_table(catalog, "person", rows, ["unconditional", "conditional"])
+    assert cleared.column("id_number").to_pylist() == ["440304199001011234"] * 4
+    assert "phone" not in masked.column_names and "provenance" not in masked.column_names
+
+
+def test_a_masked_non_string_value_is_withheld():
+    catalog = synthetic_catalog()
+    gongan = catalog.resources["gongan_population"]
+    fields = [f.model_copy(update={"sharing": "conditional"}) if f.maps_to == "birth_date" else f for f in gongan.fields]
+    catalog = Catalog(**{**catalog.model_dump(), "resources": {**catalog.resources, "gongan_population": gongan.model_copy(update={"fields": fields})}})
+    rows = _person_rows([{"birth_date": {"resource": "gongan_population", "record_key": "k", "batch_id": "b"}}])
+    assert mask_table(catalog, "person", rows, ["unconditional"]).column("birth_date").to_pylist() == [None]
+    assert mask_table(catalog, "person", rows, ["unconditional", "conditional"]).column("birth_date").null_count == 0
+
+
+def test_mirrors_record_their_release_and_hold_only_their_rows(wh, catalog, tables):
+    publish_release(wh, catalog, tables)
+    for code in catalog.districts:
+        record = mirror_release(wh, code)
+        assert record["release"] == 1 and set(record["tables"]) == {"person", "legal_entity", "building", "release"}
+        person = DeltaTable(str(wh.mirrors / code / "person")).to_pyarrow_table()
+        expected = pc.sum(pc.equal(tables["person"].column("district_code"), code)).as_py()
+        assert person.num_rows == record["tables"]["person"]["rows"] == expected
+        assert DeltaTable(str(wh.mirrors / code / "person")).history(1)[0]["zhiwang.release"] == "1"
+    changed, _ = change_persons(tables, 0.01)
+    publish_release(wh, catalog, changed)
+    assert {mirror_release(wh, c)["release"] for c in catalog.districts} == {2}
+    assert build_mirrors(wh, catalog) == {c: mirror_release(wh, c) for c in catalog.districts}  # idempotent
+    with pytest.raises(UserError, match="Unknown district"):
+        build_mirrors(wh, catalog, districts=["999999"])

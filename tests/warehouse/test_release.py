@@ -1,0 +1,115 @@
+"""Publishing releases: registry, immutability, readers by release, CDF size, diff, rollback, history."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from deltalake import DeltaTable
+
+from warehouse.diff import release_diff
+from warehouse.history import history, show
+from warehouse.registry import current_release, get_release, list_releases, read_table, record_release, verify_release
+from warehouse.release import publish_release, rollback
+from warehouse.schema import GOLDEN_TABLES, SCHEMAS, conform
+from warehouse.synthetic import change_persons
+from zhiwang.errors import UserError
+
+
+def _set(table: pa.Table, column: str, ids: list[str], value: object) -> pa.Table:
+    mask = pc.is_in(table.column("golden_id"), pa.array(ids))
+    col = table.column(column)
+    new = pc.if_else(mask, pa.scalar(value, col.type), col)
+    return table.set_column(table.schema.get_field_index(column), column, new)
+
+
+def test_publish_records_versions_counts_and_hashes(wh, catalog, tables):
+    release = publish_release(wh, catalog, tables, note="first", build_mirrors=False)
+    assert release.number == 1 and current_release(wh) == release
+    assert set(release.tables) == set(GOLDEN_TABLES)
+    for name in ("person", "legal_entity", "building", "xref", "links"):
+        assert release.tables[name].rows == tables[name].num_rows
+        assert release.tables[name].files and all(len(h) == 64 for h in release.tables[name].files.values())
+        assert DeltaTable(str(wh.golden / name)).version() == release.tables[name].version
+    assert DeltaTable(str(wh.golden / "person")).metadata().configuration["delta.enableChangeDataFeed"] == "true"
+    assert verify_release(wh, 1) == []
+    registry_file = wh.golden / "_registry" / "releases" / "1.json"
+    assert not os.stat(registry_file).st_mode & stat.S_IWUSR  # read-only on disk
+    with pytest.raises(UserError, match="already exists.*immutable"):
+        record_release(wh, release)
+
+
+def test_readers_resolve_through_the_registry_and_cdf_holds_only_changed_rows(wh, catalog, tables):
+    publish_release(wh, catalog, tables, build_mirrors=False)
+    changed, ids = change_persons(tables, 0.01)
+    second = publish_release(wh, catalog, changed, build_mirrors=False)
+    assert second.tables["building"].version == 0  # unchanged table: no new commit
+    v1 = get_release(wh, 1).tables["person"].version
+    cdf = pa.table(DeltaTable(str(wh.golden / "person")).load_cdf(starting_version=v1 + 1, ending_version=second.tables["person"].version).read_all())
+    assert sorted(set(cdf.column("golden_id").to_pylist())) == sorted(ids)
+    assert cdf.num_rows == 2 * len(ids)  # update pre- and post-images, nothing else
+    old = read_table(wh, "person", 1).filter(pc.is_in(pc.field("golden_id"), pa.array(ids[:1])))
+    new = read_table(wh, "person").filter(pc.is_in(pc.field("golden_id"), pa.array(ids[:1])))
+    assert old.column("residence_address")[0] != new.column("residence_address")[0]
+    # a crashed attempt's orphan commit is not what readers see
+    DeltaTable(str(wh.golden / "person")).delete("golden_id = 'P000000001'")
+    assert read_table(wh, "person").num_rows == tables["person"].num_rows
+    assert verify_release(wh) == []
+
+
+def test_changes_diff_rollback_and_history(wh, catalog, tables):
+    publish_release(wh, catalog, tables, build_mirrors=False)
+    person = tables["person"]
+    person = _set(person, "status", ["P000000003"], "merged")
+    person = _set(person, "merged_into", ["P000000003"], "P000000004")
+    person = _set(person, "status", ["P000000005"], "retired")
+    person = _set(person, "name", ["P000000006"], "新名字")
+    split = person.filter(pc.equal(person.column("golden_id"), "P000000007"))
+    split = split.set_column(0, "golden_id", pa.array(["P900000000"])).cast(person.schema)
+    person = pa.concat_tables([person, split])
+    xref = tables["xref"]
+    moved = xref.filter(pc.equal(xref.column("golden_id"), "P000000007")).set_column(4, "golden_id", pa.array(["P900000000"])).cast(xref.schema)
+    xref = pa.concat_tables([xref.filter(pc.not_equal(xref.column("golden_id"), "P000000007")), moved,
+                             pa.table({"entity": ["person"], "resource": ["wangge_population"], "record_key": ["w7"],
+                                       "batch_id": ["b2"], "golden_id": ["P000000007"], "match_probability": [0.99]}).cast(xref.schema)])
+    second = publish_release(wh, catalog, {**tables, "person": person, "xref": xref}, build_mirrors=False)
+    changes = read_table(wh, "changes", 2, filter=pc.field("release") == 2).to_pylist()
+    by_id = {(c["golden_id"], c["change"]): c for c in changes}
+    assert by_id[("P000000003", "merged")]["related_id"] == "P000000004"
+    assert ("P000000005", "retired") in by_id
+    assert by_id[("P000000006", "updated")]["fields"] == ["name"]
+    assert by_id[("P900000000", "split")]["related_id"] == "P000000007"
+    diff = release_diff(wh, 1, 2)["entities"]["person"]["counts"]
+    assert diff == {"new": 0, "updated": 1, "merged": 1, "split": 1, "retired": 1}
+
+    third = rollback(wh, catalog, 1, build_mirrors=False)
+    assert third.number == 3 and third.rollback_of == 1 and len(list_releases(wh)) == 3
+    assert read_table(wh, "person", 3).sort_by("golden_id").equals(read_table(wh, "person", 1).sort_by("golden_id"))
+    assert show(wh, "P000000006", release=2)["record"]["name"] == "新名字"
+    events = history(wh, "P000000006")
+    assert [e["release"] for e in events] == [1, 2, 3]
+    assert events[1]["changes"]["name"]["value"] == "新名字"
+    assert events[1]["changes"]["name"]["provenance"]["resource"] == "gongan_population"
+    assert second.number == 2 and verify_release(wh, 2) == []
+
+
+def test_conform_reports_what_and_where(tables):
+    with pytest.raises(UserError, match=r"'person': missing columns \['provenance'\]"):
+        conform("person", tables["person"].drop(["provenance"]))
+    bad = _set(tables["person"], "status", ["P000000001"], "deleted")
+    with pytest.raises(UserError, match="'status': values \\['deleted'\\] are not one of"):
+        conform("person", bad)
+    dup = pa.concat_tables([tables["xref"].slice(0, 1), tables["xref"].slice(0, 1)])
+    with pytest.raises(UserError, match=r"duplicate key.*'record_key': 'P\*+0'") as info:
+        conform("xref", dup)
+    assert "P000000000" not in str(info.value)
+    assert conform("links", tables["links"]).schema == SCHEMAS["links"]
+
+
+def test_publish_refuses_missing_tables(wh, catalog, tables):
+    with pytest.raises(UserError, match=r"missing tables \['links'\]"):
+        publish_release(wh, catalog, {k: v for k, v in tables.items() if k != "links"})
+    assert current_release(wh) is None
