@@ -24,3 +24,17 @@ CANONICAL_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 GOLDEN_ID_PREFIX: dict[str, str] = {"person": "P", "legal_entity": "E", "building": "B"}
+
+# The catalog types a canonical field may be delivered as; every other canonical field is text. Keeping
+# these fixed is what lets records of many resources stack into one table per entity.
+CANONICAL_TYPES: dict[str, tuple[str, ...]] = {
+    "birth_date": ("date", "timestamp"),
+    "established_date": ("date", "timestamp"),
+    "lon": ("decimal",),
+    "lat": ("decimal",),
+    "floors": ("integer",),
+}
+
+
+def allowed_types(canonical_field: str) -> tuple[str, ...]:
+    return CANONICAL_TYPES.get(canonical_field, ("string",))

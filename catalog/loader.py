@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from catalog.canonical import CANONICAL_FIELDS, ENTITY_TYPES
+from catalog.canonical import CANONICAL_FIELDS, ENTITY_TYPES, allowed_types
 from catalog.models import Catalog, Department, District, Resource
 from zhiwang.errors import Problem, ProblemsError
 
@@ -239,7 +239,9 @@ def _semantic_problems(load: CatalogLoad, where: str, data: dict[str, Any]) -> l
         if target not in allowed:
             hint = f"one of: {', '.join(allowed)}" if allowed else "nothing: entity none has no canonical fields"
             problems.append(Problem(f"{where}: fields[{i}].maps_to", f"= {target!r} is not a canonical {entity} field; expected {hint}"))
-        elif target in targets:
+        elif spec.get("type", "string") not in allowed_types(target):
+            problems.append(Problem(f"{where}: fields[{i}].type", f"= {spec.get('type', 'string')!r} cannot feed {target}; use type: {' or '.join(allowed_types(target))}"))
+        if target in targets:
             problems.append(Problem(f"{where}: fields[{i}].maps_to", f"= {target!r} is already fed by fields[{targets[target]}]; map each canonical field once"))
         targets.setdefault(target, i)
     keys = data.get("record_key")

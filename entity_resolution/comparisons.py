@@ -95,8 +95,9 @@ def name_comparison(name_col: str = "name", pinyin_col: str = "name_pinyin") -> 
 
 def address_comparison(building_col: str = "building_key", unit_col: str = "unit_key") -> CustomComparison:
     """Parsed addresses: same flat; same building; same estate and building with the road missing or
-    written differently; same road number; same district; anything else. Keys are
-    ``district|road|number|estate|building`` (see ``parse_address``)."""
+    written differently; same road number; same building token, unit and room in the district (one record
+    names the estate, the other the road); same district; anything else. Keys are
+    ``district|road|number|estate|building`` and ``…|unit|room`` (see ``parse_address``)."""
     from splink.internals.comparison_library import CustomComparison
 
     b_l, b_r, u_l, u_r = f"{building_col}_l", f"{building_col}_r", f"{unit_col}_l", f"{unit_col}_r"
@@ -107,7 +108,7 @@ def address_comparison(building_col: str = "building_key", unit_col: str = "unit
     same_district = f"{part(b_l, 1)} <> '' AND {part(b_l, 1)} = {part(b_r, 1)}"
     return CustomComparison(
         output_column_name=building_col,
-        comparison_description="Parsed address: flat / building / estate+building / road number / district",
+        comparison_description="Parsed address: flat / building / estate+building / road number / flat token / district",
         comparison_levels=[
             _level(f"{b_l} IS NULL OR {b_r} IS NULL", "address is NULL", null=True),
             _level(f"{u_l} = {u_r}", "same flat (unit_key)"),
@@ -116,6 +117,9 @@ def address_comparison(building_col: str = "building_key", unit_col: str = "unit
                    f"AND {part(b_l, 5)} = {part(b_r, 5)}", "same estate and building"),
             _level(f"{same_district} AND {part(b_l, 2)} <> '' AND {part(b_l, 2)} = {part(b_r, 2)} "
                    f"AND {part(b_l, 3)} = {part(b_r, 3)}", "same road and number"),
+            _level(f"{same_district} AND {part(b_l, 5)} <> '' AND {part(b_l, 5)} = {part(b_r, 5)} "
+                   f"AND {part(u_l, 6)} = {part(u_r, 6)} AND {part(u_l, 7)} <> '' AND {part(u_l, 7)} = {part(u_r, 7)}",
+                   "same building, unit and room; estate or road written differently"),
             _level(same_district, "same district"),
             _else(),
         ],
@@ -142,4 +146,29 @@ def company_comparison(
         output_column_name=key_col,
         comparison_description="Company name: key / core / character Jaccard",
         comparison_levels=[*levels, _else()],
+    )
+
+
+def birth_date_comparison(col: str = "birth_date") -> CustomComparison:
+    """ISO dates (``YYYY-MM-DD`` strings): exact; two of year / month / day agree, or day and month swapped
+    (the usual keying slips); anything else."""
+    from splink.internals.comparison_library import CustomComparison
+
+    d_l, d_r = f"{col}_l", f"{col}_r"
+
+    def same(start: int, length: int) -> str:
+        return f"substr({d_l}, {start}, {length}) = substr({d_r}, {start}, {length})"
+
+    agree = f"CAST({same(1, 4)} AS INTEGER) + CAST({same(6, 2)} AS INTEGER) + CAST({same(9, 2)} AS INTEGER)"
+    swapped = (f"{same(1, 4)} AND substr({d_l}, 6, 2) = substr({d_r}, 9, 2) "
+               f"AND substr({d_l}, 9, 2) = substr({d_r}, 6, 2)")
+    return CustomComparison(
+        output_column_name=col,
+        comparison_description="Birth date: exact / one part different or day-month swapped",
+        comparison_levels=[
+            _level(f"{d_l} IS NULL OR {d_r} IS NULL", "birth date is NULL", null=True),
+            _level(f"{d_l} = {d_r}", "exact birth date"),
+            _level(f"({agree}) = 2 OR ({swapped})", "one of year, month, day different or day/month swapped"),
+            _else(),
+        ],
     )

@@ -20,7 +20,9 @@ division code (网格编码 are assigned under the district's GB/T 2260 code); i
 
 Disagreements: on core fields (those with an authority list), every record of another resource whose value
 differs from the winning value of a listed resource, for that department's correction loop (一数一源).
-All of it runs as DuckDB aggregations, not per-row Python.
+Vectorised: records become integer arrays (golden index, record_uid rank, recency, authority rank) and
+DuckDB picks the winning row per golden ID with two hash aggregations per field; values and provenance are
+then taken from the records by row position (types kept). No per-row Python.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from catalog.canonical import CANONICAL_FIELDS
 
@@ -51,14 +55,6 @@ class SurvivorshipResult:
     """DISAGREEMENTS_SCHEMA: one row per (golden_id, core field, disagreeing record)."""
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def survive(entity: str, records: pa.Table, assignment: pa.Table, authority: dict[str, list[str]], *,
             providers: dict[str, str] | None = None, con: duckdb.DuckDBPyConnection | None = None) -> SurvivorshipResult:
     """Pick each golden ID's value per canonical field; see the module docstring for the order."""
@@ -70,107 +66,135 @@ def survive(entity: str, records: pa.Table, assignment: pa.Table, authority: dic
                         "(connectors/staging.py) plus record_uid = <resource>|<record_key>.")
     fields = CANONICAL_FIELDS[entity]
     present = [f for f in fields if f in records.column_names]
+    records = pa.table({c: _arr(records[c]) for c in [*REQUIRED_COLUMNS, *present]})
+    position = pc.index_in(records["record_uid"], value_set=_arr(assignment["record_uid"]))
+    if position.null_count:
+        raise UserError(f"survive({entity}): {position.null_count} record(s) have no golden_id in the assignment.")
+    encoded = _arr(_arr(assignment["golden_id"]).take(position)).dictionary_encode()
+    golden_ids, gidx = encoded.dictionary, encoded.indices.to_numpy().astype(np.int64)
+    n_gold = len(golden_ids)
+    resources = _arr(records["_resource"]).dictionary_encode()
+    res_code, res_names = resources.indices.to_numpy(), resources.dictionary.to_pylist()
+    stamps = pc.cast(pc.cast(records["_delivered_at"], pa.timestamp("us")), pa.int64())
+    base = {"gidx": gidx, "rid": np.arange(records.num_rows, dtype=np.int64),
+            "urank": pc.rank(records["record_uid"], sort_keys="ascending").to_numpy().astype(np.int64),
+            "recency": np.negative(stamps.fill_null(-(2**62)).to_numpy())}  # newest first, missing last
+    cleaned = {f: _clean(records[f]) for f in present}
     own = con is None
     con = con or duckdb.connect()
+    winners: dict[str, np.ndarray] = {}
+    ranks: dict[str, np.ndarray] = {}
     try:
-        con.register("s_recs", records.select([*REQUIRED_COLUMNS, *present]))
-        con.register("s_asg", assignment.select(["record_uid", "golden_id"]))
-        con.register("s_prov", pa.table({"resource": list((providers or {}).keys()), "provider": list((providers or {}).values())},
-                                        schema=pa.schema([("resource", pa.string()), ("provider", pa.string())])))
-        blank = {f for f in present if pa.types.is_string(records.schema.field(f).type)
-                 or pa.types.is_large_string(records.schema.field(f).type)}
-        cols = ", ".join(f"NULLIF(trim(r.{_q(f)}), '') AS {_q(f)}" if f in blank else f"r.{_q(f)}" for f in present)
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE s_base AS
-            SELECT a.golden_id, r.record_uid, r._resource, r._record_key, r._batch_id, r._delivered_at{', ' + cols if cols else ''}
-            FROM s_recs r JOIN s_asg a USING (record_uid)""")
         for f in present:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {_q('w_' + f)} AS {_winner_sql(f, authority.get(f, []))}")
-        values = con.sql(_assemble_sql(fields, present)).to_arrow_table()
-        disagreements = _disagreements(con, [f for f in present if authority.get(f)], authority)
-        for f in present:
-            con.execute(f"DROP TABLE {_q('w_' + f)}")
-        con.execute("DROP TABLE s_base")
+            listed = authority.get(f, [])
+            lookup = np.array([listed.index(r) if r in listed else len(listed) for r in res_names] or [0], np.int64)
+            ranks[f] = lookup[res_code]
+            valid = pc.is_valid(cleaned[f]).to_numpy(zero_copy_only=False)
+            candidates = np.bincount(gidx[valid], minlength=n_gold)
+            winners[f] = np.full(n_gold, -1, np.int64)
+            alone = valid & (candidates[gidx] == 1)  # the only candidate wins: no need to rank
+            winners[f][gidx[alone]] = base["rid"][alone]
+            contested = valid & (candidates[gidx] > 1)
+            if contested.any():
+                con.register("s_f", pa.table({**base, "auth": ranks[f], "value": cleaned[f]}).filter(pa.array(contested)))
+                best = con.sql(_WINNER_SQL).to_arrow_table()
+                con.unregister("s_f")
+                winners[f][best["gidx"].to_numpy()] = best["rid"].to_numpy()
     finally:
-        for name in ("s_recs", "s_asg", "s_prov"):
-            con.unregister(name)
         if own:
             con.close()
-    values = values.set_column(values.schema.get_field_index("provenance"), "provenance",
-                               values.column("provenance").cast(PROVENANCE_TYPE))
-    return SurvivorshipResult(values=values, disagreements=disagreements.cast(DISAGREEMENTS_SCHEMA))
+    columns = {f: _take(cleaned[f], winners[f]) if f in winners else pa.nulls(n_gold, pa.string()) for f in fields}
+    if "district_code" in fields and "grid_code" in winners:
+        columns["district_code"], winners["district_code"] = _district_from_grid(columns, winners)
+    prov_fields = [f for f in fields if f in winners]
+    values = pa.table({"golden_id": golden_ids, **columns,
+                       "source_count": pa.array(np.bincount(gidx, minlength=n_gold).astype(np.int32)),
+                       "provenance": _provenance(records, prov_fields, [winners[f] for f in prov_fields])})
+    values = values.take(pc.sort_indices(values["golden_id"]))
+    core = [f for f in present if authority.get(f)]
+    disagreements = _disagreements(records, gidx, res_code, cleaned, winners, ranks, core, authority, golden_ids, providers or {})
+    return SurvivorshipResult(values=values, disagreements=disagreements)
 
 
-def _rank_sql(listed: list[str]) -> str:
-    if not listed:
-        return "0"
-    whens = " ".join(f"WHEN {_lit(r)} THEN {i}" for i, r in enumerate(listed))
-    return f"CASE _resource {whens} ELSE {len(listed)} END"
+# Per (golden, value): the best record by authority, recency, record_uid, and the value's frequency; then per
+# golden: the best value, frequency entering at its place. Equals ranking all candidates at once, but as two
+# hash aggregations it runs ~5x faster than window sorts at 1M records.
+_WINNER_SQL = """
+    WITH per_value AS (
+        SELECT gidx, value, count(*) AS freq, min({'a': auth, 'r': recency, 'u': urank}) AS k,
+               arg_min(rid, {'a': auth, 'r': recency, 'u': urank}) AS rid
+        FROM s_f GROUP BY 1, 2)
+    SELECT gidx, arg_min(rid, {'a': k.a, 'r': k.r, 'f': -freq, 't': CAST(value AS VARCHAR), 'u': k.u}) AS rid
+    FROM per_value GROUP BY 1"""
 
 
-def _winner_sql(field: str, listed: list[str]) -> str:
-    """Two hash aggregations instead of window sorts (5x faster at 1M records): the best record per
-    (golden_id, value) by authority, recency, record_uid; then the best value per golden_id, frequency
-    entering at its place in the order. The same winner as ranking all candidates at once."""
-    f, rank = _q(field), _rank_sql(listed)
-    recency = "coalesce(-epoch_us(_delivered_at), 9223372036854775807)"  # missing delivery time ranks last
-    return f"""
-        WITH per_value AS (
-            SELECT golden_id, {f} AS value, count(*) AS freq,
-                   arg_min({{'resource': _resource, 'record_key': _record_key, 'batch_id': _batch_id, 'uid': record_uid,
-                             'auth': {rank}, 'recency': {recency}}},
-                           {{'auth': {rank}, 'recency': {recency}, 'uid': record_uid}}) AS best
-            FROM s_base WHERE {f} IS NOT NULL GROUP BY 1, 2),
-        winner AS (
-            SELECT golden_id, arg_min({{'value': value, 'best': best}},
-                                      {{'auth': best.auth, 'recency': best.recency, 'freq': -freq,
-                                        'text': CAST(value AS VARCHAR), 'uid': best.uid}}) AS w
-            FROM per_value GROUP BY 1)
-        SELECT golden_id, w.value AS value, w.best.resource AS resource, w.best.record_key AS record_key,
-               w.best.batch_id AS batch_id, w.best.auth AS auth
-        FROM winner"""
+def _arr(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
 
 
-def _assemble_sql(fields: tuple[str, ...], present: list[str]) -> str:
-    selects, joins, entries = [], [], []
-    for i, f in enumerate(present):
-        joins.append(f"LEFT JOIN {_q('w_' + f)} AS t{i} USING (golden_id)")
-        selects.append(f"t{i}.value AS {_q(f)}")
-        entries.append(f"CASE WHEN t{i}.resource IS NOT NULL THEN {{'key': {_lit(f)}, 'value': "
-                       f"{{'resource': t{i}.resource, 'record_key': t{i}.record_key, 'batch_id': t{i}.batch_id}}}} END")
-    by_field = {f: s for f, s in zip(present, selects, strict=True)}
-    if "district_code" in fields and "grid_code" in by_field:
-        # derive the district from a division-coded grid code when no source delivered one
-        g = present.index("grid_code")
-        derived = f"CASE WHEN regexp_full_match(left(t{g}.value, 6), '[0-9]{{6}}') THEN left(t{g}.value, 6) END"
-        from_grid = (f"WHEN ({derived}) IS NOT NULL THEN {{'key': 'district_code', 'value': {{'resource': t{g}.resource, "
-                     f"'record_key': t{g}.record_key, 'batch_id': t{g}.batch_id}}}} END")
-        if "district_code" in by_field:
-            d = present.index("district_code")
-            by_field["district_code"] = f"coalesce(t{d}.value, {derived}) AS district_code"
-            entries[d] = entries[d].removesuffix(" END") + " " + from_grid
-        else:
-            by_field["district_code"] = f"{derived} AS district_code"
-            entries.append("CASE " + from_grid)
-    columns = [by_field.get(f, f"CAST(NULL AS VARCHAR) AS {_q(f)}") for f in fields]
-    provenance = (f"map_from_entries(list_filter([{', '.join(entries)}], lambda e: e IS NOT NULL))" if entries
-                  else "map_from_entries([])")
-    return f"""
-        WITH ids AS (SELECT golden_id, count(*)::INTEGER AS source_count FROM s_base GROUP BY 1)
-        SELECT ids.golden_id, {', '.join(columns)}, ids.source_count, {provenance} AS provenance
-        FROM ids {' '.join(joins)} ORDER BY ids.golden_id"""
+def _clean(column: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Strings trimmed, blanks null: a blank is no candidate."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_null(column.type):
+        return column.cast(pa.string())
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        trimmed = pc.utf8_trim_whitespace(column)
+        return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+    return column
 
 
-def _disagreements(con: duckdb.DuckDBPyConnection, core: list[str], authority: dict[str, list[str]]) -> pa.Table:
-    if not core:
-        return DISAGREEMENTS_SCHEMA.empty_table()
+def _take(column: pa.Array, rows: np.ndarray) -> pa.Array:
+    return column.take(pa.array(np.where(rows < 0, 0, rows), mask=rows < 0)) if len(column) else pa.nulls(len(rows), column.type)
+
+
+def _district_from_grid(columns: dict[str, pa.Array], winners: dict[str, np.ndarray]) -> tuple[pa.Array, np.ndarray]:
+    """A division-coded grid code (网格编码 starts with the district's GB/T 2260 code) fills a missing district."""
+    grid = columns["grid_code"].cast(pa.string())
+    prefix = pc.utf8_slice_codeunits(grid, 0, 6)
+    usable = pc.fill_null(pc.match_substring_regex(prefix, r"^[0-9]{6}$"), False).to_numpy(zero_copy_only=False)
+    district = winners.get("district_code", np.full(len(grid), -1, np.int64))
+    fill = (district < 0) & usable
+    current = columns["district_code"].cast(pa.string())
+    merged = pc.if_else(pa.array(fill), prefix, current)
+    return merged, np.where(fill, winners["grid_code"], district)
+
+
+def _provenance(records: pa.Table, fields: list[str], winners: list[np.ndarray]) -> pa.Array:
+    """field → {resource, record_key, batch_id} of the winning record, for the fields that have a value."""
+    if not fields:
+        return pa.array([[] for _ in range(len(winners[0]) if winners else 0)], PROVENANCE_TYPE)
+    matrix = np.stack(winners, axis=1)  # golden × field, -1 = no value
+    present = matrix >= 0
+    offsets = np.concatenate([[0], np.cumsum(present.sum(axis=1))]).astype(np.int32)
+    rows = matrix[present]  # row-major: each golden's fields in canonical order
+    keys = pa.array(fields, pa.string()).take(pa.array(np.nonzero(present)[1]))
+    take = pa.array(rows)
+    items = pa.StructArray.from_arrays(
+        [records["_resource"].take(take).combine_chunks().cast(pa.string()),
+         records["_record_key"].take(take).combine_chunks().cast(pa.string()),
+         records["_batch_id"].take(take).combine_chunks().cast(pa.string())], fields=list(PROVENANCE_ENTRY))
+    return pa.MapArray.from_arrays(pa.array(offsets), keys, items, type=PROVENANCE_TYPE)
+
+
+def _disagreements(records: pa.Table, gidx: np.ndarray, res_code: np.ndarray, cleaned: dict[str, pa.Array],
+                   winners: dict[str, np.ndarray], ranks: dict[str, np.ndarray], core: list[str],
+                   authority: dict[str, list[str]], golden_ids: pa.Array, providers: dict[str, str]) -> pa.Table:
     parts = []
     for f in core:
-        q = _q(f)
-        parts.append(f"""
-            SELECT b.golden_id, {_lit(f)} AS field, w.resource, w.record_key, CAST(w.value AS VARCHAR),
-                   b._resource, p.provider, b._record_key, b._batch_id, CAST(b.{q} AS VARCHAR)
-            FROM s_base b JOIN {_q('w_' + f)} w USING (golden_id) LEFT JOIN s_prov p ON p.resource = b._resource
-            WHERE w.auth < {len(authority[f])} AND b.{q} IS NOT NULL AND b._resource <> w.resource
-              AND CAST(b.{q} AS VARCHAR) <> CAST(w.value AS VARCHAR)""")
-    out = con.sql(" UNION ALL ".join(parts) + " ORDER BY 1, 2, 6, 8").to_arrow_table()
-    return out.rename_columns(DISAGREEMENTS_SCHEMA.names)
+        win = winners[f][gidx]  # the winning row of each record's golden ID
+        safe = np.where(win < 0, 0, win)
+        text = cleaned[f].cast(pa.string())
+        differs = pc.fill_null(pc.not_equal(text, text.take(pa.array(safe))), False).to_numpy(zero_copy_only=False)
+        mask = (win >= 0) & (ranks[f][safe] < len(authority[f])) & (res_code != res_code[safe]) & differs
+        rows, wrows = pa.array(np.flatnonzero(mask)), pa.array(safe[mask])
+        resource = records["_resource"].take(rows).combine_chunks().cast(pa.string())
+        parts.append(pa.table({
+            "golden_id": golden_ids.take(pa.array(gidx[mask])), "field": pa.array([f] * len(rows), pa.string()),
+            "authoritative_resource": records["_resource"].take(wrows), "authoritative_record_key": records["_record_key"].take(wrows),
+            "authoritative_value": text.take(wrows), "resource": resource,
+            "provider": pc.take(pa.array([providers.get(r) for r in resource.unique().to_pylist()], pa.string()),
+                                pc.index_in(resource, value_set=resource.unique())),
+            "record_key": records["_record_key"].take(rows), "batch_id": records["_batch_id"].take(rows), "value": text.take(rows),
+        }).cast(DISAGREEMENTS_SCHEMA))
+    out = pa.concat_tables(parts) if parts else DISAGREEMENTS_SCHEMA.empty_table()
+    return out.sort_by([("golden_id", "ascending"), ("field", "ascending"), ("resource", "ascending"), ("record_key", "ascending")])

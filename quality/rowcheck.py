@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from quality.validators import cn_id, division, enums, phone, uscc
@@ -51,8 +52,7 @@ def date_ok(column: pd.Series, low: dt.date, high: dt.date, formats: list[str] |
 def single_ok(check: str, column: pd.Series, params: dict[str, Any], reference: dt.date) -> pd.Series:
     """True where the value passes ``check`` (missing values pass: required-ness is a check of its own)."""
     if check == "cn_id_number":
-        allow_15 = params.get("allow_15", True)
-        return by_unique(column, lambda v: cn_id.problem(v, allow_15=allow_15, today=reference) is None)
+        return id_frame(column, reference, params.get("allow_15", True))["valid"] | column.isna()
     if check == "cn_uscc":
         org = params.get("check_org_code", True)
         return by_unique(column, lambda v: uscc.is_valid(v, check_org_code=org))
@@ -71,25 +71,14 @@ def single_ok(check: str, column: pd.Series, params: dict[str, Any], reference: 
     raise ValueError(f"no row check named {check!r}")
 
 
-def _id_gender(value: Any) -> str | None:
-    text = cn_id.clean(value)
-    return cn_id.gender(text) if cn_id.normalize(text) else None
-
-
-def _id_birth(value: Any) -> pd.Timestamp | None:
-    text = cn_id.clean(value)
-    born = cn_id.birth_date(text) if cn_id.normalize(text) else None
-    return pd.Timestamp(born) if born else None
-
-
 def pair_ok(check: str, ids: pd.Series, other: pd.Series) -> pd.Series:
     """Cross-field agreement; an invalid ID or an unreadable partner passes (their own checks report them)."""
     if check == "cn_id_gender":
-        from_id = ids.map({v: _id_gender(v) for v in pd.unique(ids.dropna())})
+        from_id = id_frame(ids, _FAR_FUTURE)["gender"]
         given = other.map({v: enums.normalize_gender(v) for v in pd.unique(other.dropna())})
         return (from_id.isna() | given.isna() | (from_id == given)).astype(bool)
     if check == "cn_id_birth_date":
-        from_id = pd.to_datetime(ids.map({v: _id_birth(v) for v in pd.unique(ids.dropna())}))
+        from_id = id_frame(ids, _FAR_FUTURE)["birth"]
         given = as_dates(other, None).dt.normalize()
         return (from_id.isna() | given.isna() | (from_id == given)).astype(bool)
     raise ValueError(f"no cross-field check named {check!r}")
@@ -126,3 +115,39 @@ def explain(check: str, value: Any, params: dict[str, Any], reference: dt.date, 
     else:
         detail = None
     return f"{column}: {detail or check}"
+
+
+_ID_CHECK_VALUE = np.array([1, 0, 10, 9, 8, 7, 6, 5, 4, 3, 2])  # "10X98765432" as numbers (X = 10)
+_PROVINCE_CODES = np.array(sorted(int(p) for p in cn_id.PROVINCES))
+_FAR_FUTURE = dt.date(2200, 1, 1)  # cross-field checks judge agreement only; future births are cn_id_number's
+
+
+def id_frame(column: pd.Series, today: dt.date, allow_15: bool = True) -> pd.DataFrame:
+    """Vectorised GB 11643 over a column (same verdicts as ``cn_id.problem``/``normalize``, ~100× faster):
+    ``valid``, and for valid numbers the encoded ``gender`` (男/女) and ``birth`` date."""
+    text = column.astype("string").str.translate(cn_id._FULLWIDTH).str.replace(r"\s+", "", regex=True).str.upper()
+    out = pd.DataFrame({"valid": False, "gender": pd.Series(pd.NA, index=column.index, dtype="object"),
+                        "birth": pd.Series(pd.NaT, index=column.index, dtype="datetime64[ns]")}, index=column.index)
+    is18 = text.str.fullmatch(r"[0-9]{17}[0-9X]").fillna(False).to_numpy(dtype=bool)
+    is15 = text.str.fullmatch(r"[0-9]{15}").fillna(False).to_numpy(dtype=bool) if allow_15 else np.zeros(len(text), bool)
+    for mask, width, year in ((is18, 18, None), (is15, 15, "19")):
+        if not mask.any():
+            continue
+        values = text[mask]
+        digits = np.frombuffer("".join(values.tolist()).encode("ascii"), dtype=np.uint8).reshape(-1, width).astype(np.int64) - 48
+        ok = np.isin(digits[:, 0] * 10 + digits[:, 1], _PROVINCE_CODES)
+        if width == 18:
+            last = np.where(digits[:, 17] == 40, 10, digits[:, 17])  # 'X' - '0' = 40
+            ok &= _ID_CHECK_VALUE[(digits[:, :17] @ np.array(cn_id.WEIGHTS)) % 11] == last
+            born = pd.to_datetime(values.str.slice(6, 14), format="%Y%m%d", errors="coerce")
+            ok &= ((born >= pd.Timestamp(1880, 1, 1)) & (born <= pd.Timestamp(today))).to_numpy(dtype=bool)
+            sex = digits[:, 16]
+        else:
+            born = pd.to_datetime(year + values.str.slice(6, 12), format="%Y%m%d", errors="coerce")
+            ok &= born.notna().to_numpy(dtype=bool)
+            sex = digits[:, 14]
+        index = values.index[ok]
+        out.loc[index, "valid"] = True
+        out.loc[index, "gender"] = np.where(sex[ok] % 2 == 1, "男", "女")
+        out.loc[index, "birth"] = born[ok].to_numpy()
+    return out

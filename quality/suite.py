@@ -43,11 +43,18 @@ def _context() -> Any:
         if "batch_definition" not in _STATE:
             os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
             import great_expectations as gx
-            from great_expectations.data_context.types.base import ProgressBarsConfig
+            from great_expectations.data_context.types.base import (
+                DataContextConfig,
+                InMemoryStoreBackendDefaults,
+                ProgressBarsConfig,
+            )
 
             import quality.expectations  # noqa: F401 - registers our expectations with GE
 
-            context = gx.get_context(mode="ephemeral")
+            # no Data Docs site: GE's default ephemeral context leaves a temporary docs folder per process,
+            # and its HTML needs CDNs anyway (our offline report is quality.report)
+            config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False))
+            context = gx.get_context(mode="ephemeral", project_config=config)
             context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
             asset = context.data_sources.add_pandas("zhiwang").add_dataframe_asset("delivery")
             _STATE["context"] = context

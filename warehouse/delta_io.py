@@ -16,10 +16,11 @@ from warehouse.layout import DELTA_CONFIG
 
 
 def upsert_table(path: Path, table: pa.Table, keys: tuple[str, ...], metadata: dict[str, str],
-                 scope: Any = None) -> int:
+                 scope: Any = None, known: tuple[int, pa.Table] | None = None) -> int:
     """Commit ``table`` to the Delta table at ``path`` (created with the change data feed on) and return
     the resulting version; no commit is made when nothing changed. ``scope`` is a pyarrow filter
-    expression limiting which existing rows are compared (and so may be deleted)."""
+    expression limiting which existing rows are compared (and so may be deleted); ``known`` = (version,
+    content) already read by the caller, reused when that version is still the latest."""
     from deltalake import CommitProperties, DeltaTable, write_deltalake
 
     from warehouse.diff import row_delta
@@ -32,7 +33,10 @@ def upsert_table(path: Path, table: pa.Table, keys: tuple[str, ...], metadata: d
     dt = DeltaTable(uri)
     # Compare with the latest Delta version, not the last release: a crashed publish may have committed
     # since, and the upsert must leave the table equal to ``table`` whatever it starts from.
-    old = dt.to_pyarrow_dataset().to_table(filter=scope)
+    if known is not None and scope is None and known[0] == dt.version():
+        old = known[1]
+    else:
+        old = dt.to_pyarrow_dataset().to_table(filter=scope)
     delta = row_delta(table, old, keys)
     if delta.num_rows == 0:
         return dt.version()

@@ -124,15 +124,24 @@ def build_mirrors(settings: Settings, catalog: Catalog, release: int | None = No
     unknown = [c for c in codes if c not in catalog.districts]
     if unknown:
         raise UserError(f"Unknown district(s) {unknown}: districts.yaml in {catalog.directory} lists {', '.join(catalog.districts)}.")
-    golden = {entity: read_table(settings, entity, rel.number) for entity in ENTITY_TABLES}
+    pending = [code for code in codes if mirror_release(settings, code, rel.number) is None]
+    views: dict[tuple[str, bool], pa.Table] = {}
+    if pending:
+        wanted = pa.array(pending, pa.string())
+        for entity in ENTITY_TABLES:
+            rows = read_table(settings, entity, rel.number)
+            rows = rows.filter(pc.is_in(rows.column("district_code"), wanted))
+            # masking depends on the district only through its clearance: mask once per clearance, then split
+            for cleared in {"conditional" in catalog.districts[c].cleared for c in pending}:
+                views[entity, cleared] = mask_table(catalog, entity, rows, ["unconditional", "conditional"] if cleared else ["unconditional"])
     results = {}
     for code in codes:
         done = mirror_release(settings, code, rel.number)
-        results[code] = done if done is not None else _build_one(settings, catalog, code, rel.number, golden)
+        results[code] = done if done is not None else _build_one(settings, catalog, code, rel.number, views)
     return results
 
 
-def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, golden: dict[str, pa.Table]) -> dict[str, Any]:
+def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, views: dict[tuple[str, bool], pa.Table]) -> dict[str, Any]:
     from deltalake import DeltaTable
 
     from warehouse.delta_io import upsert_table
@@ -142,8 +151,8 @@ def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, gol
     now = datetime.now(UTC).isoformat(timespec="seconds")
     tables: dict[str, dict[str, int]] = {}
     for entity in ENTITY_TABLES:
-        rows = golden[entity].filter(pc.equal(golden[entity].column("district_code"), code))
-        masked = mask_table(catalog, entity, rows, cleared)
+        view = views[entity, "conditional" in cleared]
+        masked = view.filter(pc.equal(view.column("district_code"), code))
         version = upsert_table(mirror_table(settings, code, entity), masked, ("golden_id",), meta)
         tables[entity] = {"version": version, "rows": masked.num_rows}
     release_path = mirror_table(settings, code, "release")

@@ -50,11 +50,9 @@ def pull(profile: Path, dest: Path) -> PullResult:
 
     if not profile.is_file():
         raise PullError(f"Profile file {profile} does not exist; create one with `zhiwang mirror token create --out FILE`.")
+    _preflight(profile)
     client = delta_sharing.SharingClient(str(profile))
-    try:
-        shares = client.list_shares()
-    except Exception as exc:  # the client raises requests' errors: say what to check
-        raise PullError(f"Cannot list shares with profile {profile}: {exc}. Check the endpoint and that the token is valid.") from None
+    shares = client.list_shares()
     if len(shares) != 1:
         raise PullError(f"Profile {profile} sees {len(shares)} shares; a district token sees exactly one.")
     share = shares[0].name
@@ -90,6 +88,27 @@ def pull(profile: Path, dest: Path) -> PullResult:
     finally:
         con.close()
     return result
+
+
+def _preflight(profile: Path) -> None:
+    """Fail fast with plain words: the official client retries a dead endpoint for about 100 s."""
+    import requests
+
+    try:
+        data = json.loads(profile.read_text(encoding="utf-8"))
+        endpoint, token = data["endpoint"].rstrip("/"), data["bearerToken"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PullError(f"{profile} is not a Delta Sharing profile (JSON with endpoint and bearerToken): {exc}.") from None
+    try:
+        response = requests.get(f"{endpoint}/shares", headers={"Authorization": f"Bearer {token}"}, timeout=15)
+    except requests.RequestException as exc:
+        raise PullError(f"Cannot reach the sharing server at {endpoint} ({type(exc).__name__}). "
+                        "Check the endpoint in the profile and that `zhiwang mirror serve` runs there.") from None
+    if response.status_code == 401:
+        raise PullError(f"The server at {endpoint} refused the token in {profile}: it is invalid, expired or revoked. "
+                        "Ask the city for a new profile (`zhiwang mirror token create`).")
+    if response.status_code != 200:
+        raise PullError(f"The server at {endpoint} answered {response.status_code} to listing shares: {response.text[:200]}")
 
 
 def _pull_table(con: object, url: str, table: str, have: int | None, version: int) -> dict[str, object]:

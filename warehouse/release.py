@@ -15,7 +15,16 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 
 from warehouse.layout import golden_table, publish_lock
-from warehouse.registry import Release, data_files, TableVersion, current_release, get_release, hash_files, read_table, record_release
+from warehouse.registry import (
+    Release,
+    TableVersion,
+    current_release,
+    data_files,
+    get_release,
+    hash_files,
+    read_table,
+    record_release,
+)
 from warehouse.schema import ENTITY_TABLES, GOLDEN_TABLES, KEYS, conform
 from zhiwang.errors import UserError
 from zhiwang.settings import Settings
@@ -77,16 +86,17 @@ def _publish(settings: Settings, tables: dict[str, pa.Table], *, note: str, roll
         previous = current_release(settings)
         number = previous.number + 1 if previous else 1
         conformed = {name: conform(name, table, release=number) for name, table in tables.items()}
+        old = {n: read_table(settings, n, previous.number) for n in (*ENTITY_TABLES, "xref")} if previous else {}
         if "changes" not in conformed:
             from warehouse.diff import derive_changes
 
-            old = {n: read_table(settings, n, previous.number) for n in (*ENTITY_TABLES, "xref")} if previous else None
-            conformed["changes"] = conform("changes", derive_changes(conformed, old), release=number)
+            conformed["changes"] = conform("changes", derive_changes(conformed, old or None), release=number)
         _checkpoint("validated")
         versions: dict[str, int] = {}
         for name in GOLDEN_TABLES:
             _checkpoint(f"before_write:{name}")
-            versions[name] = _write_table(settings, name, conformed[name], number)
+            known = (previous.tables[name].version, old[name]) if previous and name in old else None
+            versions[name] = _write_table(settings, name, conformed[name], number, known)
             _checkpoint(f"after_write:{name}")
         table_versions = _describe_versions(settings, versions, previous)
         _checkpoint("hashed")
@@ -98,14 +108,14 @@ def _publish(settings: Settings, tables: dict[str, pa.Table], *, note: str, roll
         return release
 
 
-def _write_table(settings: Settings, name: str, table: pa.Table, number: int) -> int:
+def _write_table(settings: Settings, name: str, table: pa.Table, number: int, known: tuple[int, pa.Table] | None) -> int:
     """Make the Delta table hold exactly ``table`` (for ``changes``: this release's rows) and return its version."""
     import pyarrow.compute as pc
 
     from warehouse.delta_io import upsert_table
 
     scope = pc.field("release") == number if name == "changes" else None
-    return upsert_table(golden_table(settings, name), table, KEYS[name], {"zhiwang.release": str(number)}, scope)
+    return upsert_table(golden_table(settings, name), table, KEYS[name], {"zhiwang.release": str(number)}, scope, known)
 
 
 def _describe_versions(settings: Settings, versions: dict[str, int], previous: Release | None) -> dict[str, TableVersion]:

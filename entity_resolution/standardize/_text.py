@@ -32,6 +32,17 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if _HAN.search(text) else text
 
 
+@lru_cache(maxsize=65536)
+def _char_t2s(char: str) -> str:
+    return _t2s().convert(char)
+
+
+def to_simplified_chars(text: str) -> str:
+    """Traditional → simplified one character at a time, for names: OpenCC's phrase table would read the
+    name 沈靜 as the word 沉静 (calm) and change the surname."""
+    return "".join(_char_t2s(c) if _HAN.match(c) else c for c in text)
+
+
 def has_han(text: str) -> bool:
     return _HAN.search(text) is not None
 
@@ -83,13 +94,47 @@ def cn_numeral_to_int(text: str) -> int | None:
     return total + section + (digit or 0)
 
 
+def int_to_cn(n: int) -> str:
+    """Positional Chinese numeral for 0 <= n < 10000: 12 → 十二, 1001 → 一千零一, 230 → 二百三十."""
+    digits = "零一二三四五六七八九"
+    if not 0 <= n < 10_000:
+        raise ValueError(f"need 0 <= n < 10000, got {n}")
+    if n < 10:
+        return digits[n]
+    if n < 20:
+        return "十" + (digits[n % 10] if n % 10 else "")
+    out, zero = "", False
+    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
+        d = n // value % 10
+        if d:
+            out += ("零" if zero and out else "") + digits[d] + unit
+            zero = False
+        elif out:
+            zero = True
+    return out
+
+
+def int_to_cn_digits(n: int) -> str:
+    """Digit-by-digit Chinese numerals, as room numbers and years are read: 202 → 二〇二."""
+    return "".join("〇一二三四五六七八九"[int(d)] for d in str(n))
+
+
+@lru_cache(maxsize=16)
+def _numeral_pattern(before: str) -> re.Pattern[str]:
+    return re.compile(f"(?:第)?([{CN_NUMERAL_CHARS}]+)(?=(?:{before}))")
+
+
+_ANY_NUMERAL = re.compile(f"[{CN_NUMERAL_CHARS}]")
+
+
 def replace_cn_numerals(text: str, before: str) -> str:
     """Replace runs of Chinese numerals that are directly followed by one of the markers in the regex
     alternation ``before`` (e.g. ``栋|单元|室``) with Arabic digits; other numerals (八卦岭, 三元里) stay."""
-    pattern = re.compile(f"(?:第)?([{CN_NUMERAL_CHARS}]+)(?=(?:{before}))")
+    if not _ANY_NUMERAL.search(text):
+        return text
 
     def repl(m: re.Match[str]) -> str:
         value = cn_numeral_to_int(m.group(1))
         return m.group(0) if value is None else str(value)
 
-    return pattern.sub(repl, text)
+    return _numeral_pattern(before).sub(repl, text)

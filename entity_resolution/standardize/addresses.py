@@ -45,6 +45,7 @@ _TAIL = re.compile(
     r"(?P<building>(?:[A-Z]座|\d+栋))?-?(?P<unit>(?:[A-Z]|\d+)单元)?-?(?P<floor>\d+(?:层|楼))?-?"
     r"(?P<room>[A-Z]?\d+[A-Z]?)?(?P<room_mark>室|房|号房|号)?$"
 )
+_TAIL_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789栋座单元层楼室房号-")
 _COMPACT_TAIL = re.compile(r"(?<=[^\d-])(?P<building>\d+)-(?P<unit>\d+)-(?P<room>\d+)(?:室|房|号)?$")
 _STREET = re.compile(r"^([\u4e00-\u9fff]{1,6}?)(街道办事处|街道办|街道|镇)")
 _COMMUNITY = re.compile(r"^([\u4e00-\u9fff\d]{1,8}?)(社区居民委员会|社区居委会|社区工作站|社区|村民委员会|村委会)")
@@ -133,8 +134,12 @@ def _parse_tail(text: str) -> tuple[dict[str, str | None], str]:
     if m:  # 碧海花园3-2-501: building-unit-room
         return {"building": m["building"] + "栋", "unit": m["unit"] + "单元", "floor": None,
                 "room": m["room"]}, text[: m.start()]
-    m = _TAIL.search(text)
-    assert m is not None  # every group is optional, so the pattern always matches at the end
+    # Every group of _TAIL is optional, so searching the whole text would try it at every position; the
+    # tail can only start inside the trailing run of tail characters, so try those positions only.
+    start = len(text)
+    while start and text[start - 1] in _TAIL_CHARS:
+        start -= 1
+    m = next(m for i in range(start, len(text) + 1) if (m := _TAIL.match(text, i)))
     parts = {k: m[k] for k in ("building", "unit", "floor", "room")}
     if parts["floor"]:
         parts["floor"] = parts["floor"][:-1]  # 12楼 / 12层 → 12
@@ -176,7 +181,7 @@ def parse_address(value: object) -> Address | None:
         m = _NUMBER.match(text)
         if m:
             number, text = m.group(1), text[m.end():]
-    estate = re.sub(r"(?<=..)小区$", "", text) or None
+    estate = text[:-2] if text.endswith("小区") and len(text) > 3 else text or None
     if district is not None:
         full = district if district.endswith("区") else district + "区"
         district = full if full in SHENZHEN_DISTRICTS else district

@@ -20,7 +20,8 @@ def id_number_for_matching(value: object) -> str | None:
     the check character, the birth date or the length is wrong."""
     if value is None:
         return None
-    return cn_id.normalize(nfkc(str(value)))
+    # cn_id.clean already folds full-width digits, Ｘ/ｘ and every kind of space
+    return cn_id.normalize(str(value))
 
 
 def id_number_as_delivered(value: object) -> str | None:

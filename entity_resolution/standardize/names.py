@@ -1,7 +1,7 @@
 """Person names: one written form per name, and its pinyin for homophone matching.
 
 ``normalize_name`` folds what clerks vary without meaning to: width (ＡＢ, full-width spaces), traditional
-characters (張偉 → 张伟), padding spaces (张  三), stray dots, bracketed remarks (王五（已故）). Transliterated
+characters one by one (張偉 → 张伟; OpenCC's phrases would turn 沈靜 into 沉静), padding spaces (张  三), stray dots, bracketed remarks (王五（已故）). Transliterated
 ethnic-minority names keep one separator, U+00B7 (阿依古丽·买买提), whatever dot or space was typed.
 
 ``name_pinyin`` reads the surname with its surname reading (单 shan, 曾 zeng, 解 xie, 仇 qiu, 区 ou, 查 zha,
@@ -16,7 +16,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-from entity_resolution.standardize._text import has_han, nfkc, to_simplified, unify_interpuncts
+from entity_resolution.standardize._text import has_han, nfkc, to_simplified_chars, unify_interpuncts
 from entity_resolution.standardize._vector import Column, map_unique
 
 SURNAMES_FILE = Path(__file__).resolve().parent.parent / "data" / "surnames.tsv"
@@ -54,7 +54,7 @@ def normalize_name(value: object) -> str | None:
     if text.lower() in NULL_NAMES:
         return None
     if has_han(text):
-        text = to_simplified(_BRACKETED.sub("", text))
+        text = to_simplified_chars(_BRACKETED.sub("", text))
         parts = [p for p in _SEPARATORS.split(unify_interpuncts(text)) if p]
         text = _join_han_parts(parts)
     else:
@@ -72,13 +72,18 @@ def _given_pinyin(given: str, tones: bool) -> tuple[str, ...]:
     return tuple(lazy_pinyin(given, style=style, neutral_tone_with_five=tones, v_to_u=False, errors="default"))
 
 
+@lru_cache(maxsize=8192)
+def _char_pinyin(char: str, tones: bool) -> tuple[str, ...]:
+    return _given_pinyin(char, tones)
+
+
 def _surname_split(name: str) -> tuple[str, str | None]:
     readings = surname_readings()
     if name[:2] in readings:
         return name[2:], readings[name[:2]]
     if name[:1] in readings:
         return name[1:], readings[name[:1]]
-    return name, None
+    return name[1:], None
 
 
 @lru_cache(maxsize=4096)
@@ -104,10 +109,17 @@ def name_pinyin(value: object, *, tones: bool = False) -> str | None:
         return re.sub(r"[^a-z ]", "", name.lower()).strip() or None
     syllables: list[str] = []
     for i, part in enumerate(name.split("·")):
-        rest, reading = _surname_split(part) if i == 0 and "·" not in name else (part, None)
-        if reading is not None:
+        if i == 0 and "·" not in name:
+            # The surname is read on its own (its surname reading, else its everyday one), so the given
+            # name's cache entry is shared by every surname: 142k distinct names have ~4k given names.
+            rest, reading = _surname_split(part)
             surname = part[: len(part) - len(rest)]
-            syllables += _surname_tones(surname, reading) if tones else reading.split()
+            if reading is not None:
+                syllables += _surname_tones(surname, reading) if tones else reading.split()
+            else:
+                syllables += _char_pinyin(surname, tones)
+        else:
+            rest = part
         if rest:
             syllables += _given_pinyin(rest, tones)
     return " ".join(s.lower() for s in syllables) or None

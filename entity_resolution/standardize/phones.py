@@ -68,7 +68,11 @@ def phones_in(value: object) -> list[str]:
 
 def mobiles_for_matching(values: Column) -> Column:
     """The first mobile number in each cell (cells may list several numbers)."""
-    return map_unique(values, lambda v: next((p for p in phones_in(v) if "-" not in p), None), "string")
+    def first_mobile(value: object) -> str | None:
+        # most cells hold one number: try it whole before splitting the cell
+        return mobile_for_matching(value) or next((p for p in phones_in(value) if "-" not in p), None)
+
+    return map_unique(values, first_mobile, "string")
 
 
 def landlines_for_matching(values: Column) -> Column:

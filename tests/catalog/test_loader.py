@@ -102,3 +102,14 @@ def test_cli_validate_ok_on_shipped_catalog(home: Path) -> None:
     result = CliRunner().invoke(app, ["catalog", "validate"])
     assert result.exit_code == 0, result.output
     assert "OK" in result.output
+
+
+def test_canonical_field_types_are_fixed(tmp_path: Path) -> None:
+    res = person()
+    res["fields"][3]["type"] = "string"
+    res["fields"][3].pop("formats")
+    res["fields"][1]["type"] = "integer"
+    root = write_catalog(tmp_path / "cat", {"p": res})
+    text = "\n".join(str(p) for p in load_catalog_lenient(root).problems)
+    assert "p.yaml: fields[3].type = 'string' cannot feed birth_date; use type: date or timestamp" in text
+    assert "p.yaml: fields[1].type = 'integer' cannot feed name; use type: string" in text

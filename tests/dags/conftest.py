@@ -15,9 +15,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-DAGS = REPO / "dags"
-sys.path.insert(0, str(Path(__file__).parent))  # catalog_factory
+from tests.dags.helpers import REPO
 
 _AIRFLOW_TMP = Path(tempfile.mkdtemp(prefix="zhiwang-airflow-tests-"))
 atexit.register(shutil.rmtree, _AIRFLOW_TMP, ignore_errors=True)
@@ -29,25 +27,19 @@ os.environ.update({
     "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(_AIRFLOW_TMP / "passwords.json"),
     "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
 })
-if "airflow.configuration" in sys.modules:  # another test module imported Airflow first: repoint it
+if "airflow.settings" in sys.modules:  # another test module imported Airflow first: repoint it
+    from airflow import settings
     from airflow.configuration import conf
 
     conf.set("database", "sql_alchemy_conn", os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     conf.set("logging", "base_log_folder", os.environ["AIRFLOW__LOGGING__BASE_LOG_FOLDER"])
-
-# third-party warnings seen while Airflow parses and runs DAGs; ours still fail the build
-AIRFLOW_WARNINGS = [
-    "ignore::DeprecationWarning",
-    "ignore::PendingDeprecationWarning",
-    "ignore:.*httpx2.*",
-    "ignore::UserWarning:airflow.*",
-]
+    settings.reconfigure_orm()
 
 
 @pytest.fixture()
 def use_catalog(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """Point ZHIWANG_CATALOG (and a fresh ZHIWANG_HOME) at a catalog the test writes."""
-    from catalog_factory import write_catalog
+    from tests.dags.catalog_factory import write_catalog
 
     monkeypatch.setenv("ZHIWANG_HOME", str(tmp_path / "home"))
 
@@ -58,9 +50,3 @@ def use_catalog(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         return root, ids
 
     return make
-
-
-def load_dagbag():  # noqa: ANN201 - airflow DagBag
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=str(DAGS), bundle_path=DAGS)

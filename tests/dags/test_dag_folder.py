@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import AIRFLOW_WARNINGS, REPO, load_dagbag
+
+from tests.dags.helpers import AIRFLOW_WARNINGS, REPO, load_dagbag
 
 pytestmark = [pytest.mark.filterwarnings(w) for w in AIRFLOW_WARNINGS]
 
@@ -55,6 +56,17 @@ def test_data_interval_spans_the_update_cycle(use_catalog) -> None:
                                  restriction=TimeRestriction(earliest=dag.start_date, latest=None, catchup=False))
     assert info.data_interval.end - info.data_interval.start == pendulum.duration(days=1)
     assert info.data_interval.start.in_timezone("Asia/Shanghai").hour == 0
+
+
+def test_mirror_dag_runs_on_the_golden_asset_mapped_over_districts(use_catalog) -> None:
+    from airflow.sdk import Asset, AssetAll
+
+    use_catalog("city_a", 1)
+    dag = load_dagbag().dags["build_mirrors"]
+    golden = Asset(uri="zhiwang://golden/release", name="golden_release", group="golden")
+    assert dag.timetable.asset_condition == AssetAll(golden)
+    assert dag.task_dict["districts"].downstream_task_ids == {"build_mirror"}
+    assert type(dag.task_dict["build_mirror"]).__name__ == "MappedOperator"
 
 
 def test_broken_entry_is_one_import_error_and_the_rest_still_load(use_catalog) -> None:

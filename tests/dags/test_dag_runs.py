@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pendulum
 import pytest
-from conftest import AIRFLOW_WARNINGS, load_dagbag
+
+from tests.dags.helpers import AIRFLOW_WARNINGS, load_dagbag
 
 pytestmark = [pytest.mark.slow, *(pytest.mark.filterwarnings(w) for w in AIRFLOW_WARNINGS)]
 
@@ -46,11 +47,15 @@ def asset_events(uri: str) -> int:
 def test_ingest_dag_stages_a_dropped_file_then_skips_when_nothing_is_new(use_catalog, airflow_db) -> None:
     from connectors.state import StateStore
 
-    _, ids = use_catalog("city_run", 1)
+    root, ids = use_catalog("city_run", 2)
     rid = ids[0]
+    # another department's broken entry must not stop this one's ingestion
+    (root / "resources" / f"{ids[1]}.yaml").write_text("id: [unclosed\n", encoding="utf-8")
     home = Path(os.environ["ZHIWANG_HOME"])
     drop(home, rid, "delivery_1.csv", ["A1,张伟,", "A2,王芳,备注", ",无编号,"])
-    dag = load_dagbag().dags[f"ingest_{rid}"]
+    dagbag = load_dagbag()
+    assert list(dagbag.import_errors) == ["zhiwang_catalog_check.py"]
+    dag = dagbag.dags[f"ingest_{rid}"]
     uri = f"zhiwang://staging/{rid}"
 
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 19, tz="Asia/Shanghai"))
@@ -65,6 +70,16 @@ def test_ingest_dag_stages_a_dropped_file_then_skips_when_nothing_is_new(use_cat
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 20, tz="Asia/Shanghai"))
     assert task_states(run) == {"ingest_validate_stage": "skipped"}
     assert asset_events(uri) == 1
+
+    # a delivery the department must fix fails the run at once (no retries) and wakes nobody downstream
+    inbox = home / "inbox" / rid
+    (inbox / "delivery_2.csv").write_text("完全不同的列\n1\n", encoding="utf-8")
+    run = dag.test(logical_date=pendulum.datetime(2026, 11, 21, tz="Asia/Shanghai"))
+    assert run.state == "failed"
+    assert task_states(run) == {"ingest_validate_stage": "failed"}
+    assert asset_events(uri) == 1
+    rejected = [d for d in StateStore(home / "state.sqlite").deliveries(rid) if d.file == "delivery_2.csv"]
+    assert [d.status for d in rejected] == ["rejected"]
 
 
 def test_quality_scorecard_dag_writes_the_report(use_catalog, airflow_db) -> None:
@@ -88,3 +103,36 @@ def test_quality_scorecard_dag_writes_the_report(use_catalog, airflow_db) -> Non
             XComModel.task_id == "scorecard", XComModel.key == "return_value")).one()
         cards = XComModel.deserialize_value(row)
     assert [(c["provider"], c["rows_read"], c["rows_accepted"]) for c in cards] == [("minzheng", 1, 1)]
+
+
+def test_mirror_dag_builds_every_district_of_the_current_release(airflow_db, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from warehouse.mirror import mirror_release
+    from warehouse.release import publish_release
+    from warehouse.synthetic import synthetic_catalog, synthetic_tables, write_catalog
+    from zhiwang.settings import get_settings
+
+    catalog = synthetic_catalog()
+    root = write_catalog(catalog, tmp_path / "synthetic")
+    monkeypatch.setenv("ZHIWANG_CATALOG", str(root))
+    monkeypatch.setenv("ZHIWANG_HOME", str(tmp_path / "home"))
+    settings = get_settings()
+    dag = load_dagbag().dags["build_mirrors"]
+    codes = sorted(catalog.districts)
+
+    run = dag.test(logical_date=pendulum.datetime(2026, 11, 19, tz="Asia/Shanghai"))
+    assert mapped_states(run) == {code: "skipped" for code in codes}  # no release yet
+
+    publish_release(settings, catalog, synthetic_tables(40, seed=3), build_mirrors=False)
+    run = dag.test(logical_date=pendulum.datetime(2026, 11, 20, tz="Asia/Shanghai"))
+    assert run.state == "success"
+    assert mapped_states(run) == {code: "success" for code in codes}
+    assert all(mirror_release(settings, code, 1) is not None for code in codes)
+
+
+def mapped_states(run) -> dict[str, str]:  # noqa: ANN001 - DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {ti.rendered_map_index: ti.state for ti in run.get_task_instances(session=session)
+                if ti.task_id == "build_mirror"}

@@ -224,8 +224,14 @@ def test_second_delivery_moves_the_city_on(tmp_path: Path, catalog) -> None:  # 
     second = generate_city(settings, persons=800, seed=11, delivery=2, catalog=catalog)
     assert second["as_of"] > first["as_of"] and second["events"]["births"] > 0 and second["events"]["moves"] > 0
     for rid in catalog.resources:
-        names = sorted(p.name for p in settings.inbox_for(rid).iterdir())
-        assert len(names) == 2 and names[0].endswith("_1." + catalog.resources[rid].source.options()["format"])
+        paths = sorted(settings.inbox_for(rid).iterdir())
+        assert len(paths) == 2 and paths[0].name.endswith("_1." + catalog.resources[rid].source.options()["format"])
+        assert paths[0].read_bytes() != paths[1].read_bytes(), f"{rid}: delivery 2 repeats delivery 1"
+    buildings = pq.read_table(settings.demo / "buildings.parquet").to_pylist()
+    new = [b for b in buildings if b["first_delivery"] == 2]
+    assert new and len({b["building_code"] for b in buildings}) == len(buildings)
+    old = {(b["estate"], b["community"]) for b in buildings if b["first_delivery"] == 1}
+    assert all((b["estate"], b["community"]) in old for b in new)  # new towers rise in existing estates
     records = pq.read_table(settings.demo / "records.parquet").to_pylist()
     assert [r for r in records if r["delivery"] == 1] == d1_records
     persons = {p["person_id"]: p for p in pq.read_table(settings.demo / "persons.parquet").to_pylist()}

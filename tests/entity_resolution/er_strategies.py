@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from entity_resolution.standardize._text import int_to_cn, int_to_cn_digits
+
 
 def fullwidth(text: str) -> str:
     """ASCII → full-width forms (what a Chinese input method in full-width mode types)."""
@@ -19,26 +21,6 @@ han_names = st.builds(
 )
 
 
-def cn_digits(n: int) -> str:
-    """Digit-by-digit Chinese numerals: 202 → 二〇二."""
-    return "".join("〇一二三四五六七八九"[int(d)] for d in str(n))
-
-
-def cn_number(n: int) -> str:
-    """Positional Chinese numeral for 0 < n < 10000: 12 → 十二, 1001 → 一千零一, 230 → 二百三十."""
-    digits = "零一二三四五六七八九"
-    if n < 10:
-        return digits[n]
-    if n < 20:
-        return "十" + (digits[n % 10] if n % 10 else "")
-    out, zero = "", False
-    for value, unit in ((1000, "千"), (100, "百"), (10, "十"), (1, "")):
-        d = n // value % 10
-        if d:
-            if zero and out:
-                out += "零"
-            out += digits[d] + unit
-            zero = False
-        elif out:
-            zero = True
-    return out
+# Rendering helpers live with the parser they invert.
+cn_digits = int_to_cn_digits
+cn_number = int_to_cn

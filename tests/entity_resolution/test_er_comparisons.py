@@ -76,7 +76,7 @@ def test_address_levels():
     addresses = [
         "深圳市宝安区西乡街道碧海花园3栋2单元501室", "宝安区碧海花园三幢二单元五〇一", "宝安区碧海花园3栋2单元502",
         "宝安区碧海花园3栋1单元301", "宝安区桂庙路8号碧海花园3栋", "宝安区碧海花园5栋", "宝安区桂庙路8号",
-        "广东省深圳市宝安区桂庙路8号", "宝安区桂庙路9号", "福田区深南大道6008号", None,
+        "广东省深圳市宝安区桂庙路8号", "宝安区桂庙路9号", "福田区深南大道6008号", None, "宝安区桂庙路8号3栋2单元501",
     ]
     records = []
     for i, text in enumerate(addresses):
@@ -89,6 +89,7 @@ def test_address_levels():
         (6, 7): "same building (building_key)", (6, 4): "same road and number",
         (0, 5): "same district", (6, 8): "same district", (6, 9): "All other comparisons",
         (10, 0): "address is NULL",
+        (11, 0): "same building, unit and room; estate or road written differently",
     }
     assert _levels(address_comparison(), records, list(expected)) == expected
 

@@ -15,6 +15,7 @@ _S2T = opencc.OpenCC("s2t")
 
 @pytest.mark.parametrize(("raw", "expected"), [
     ("張偉", "张伟"),
+    ("沈靜", "沈静"),  # OpenCC's phrase table would give 沉静
     ("张  三", "张三"),
     ("张\u3000三", "张三"),
     ("王.小明", "王小明"),
@@ -78,7 +79,8 @@ def test_separators_inside_short_han_names_are_dropped(name, seps):
 
 @given(han_names)
 def test_traditional_and_simplified_are_one_name(name):
-    traditional = _S2T.convert(name)
+    # character by character: OpenCC's phrase table would turn the name 沈静 into the word 沉靜
+    traditional = "".join(_S2T.convert(c) for c in name)
     assert normalize_name(traditional) == name
     assert pinyin_key(traditional) == pinyin_key(name)
 
@@ -104,3 +106,11 @@ def test_latin_names_fold_width_and_case(name):
 
 def test_strategy_alphabets_are_han():
     assert all("\u4e00" <= c <= "\u9fff" for c in GIVEN_CHARS + SURNAMES)
+
+
+@given(st.integers(0, 9999))
+def test_chinese_numerals_round_trip(n):
+    from entity_resolution.standardize._text import cn_numeral_to_int, int_to_cn, int_to_cn_digits
+
+    assert cn_numeral_to_int(int_to_cn(n)) == n
+    assert cn_numeral_to_int(int_to_cn_digits(n)) == n

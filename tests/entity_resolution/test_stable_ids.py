@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -159,3 +160,68 @@ def test_registry_invariants_over_successive_runs(runs: list[list[list[str]]]) -
                     assert new_ids[next(iter(members))] == gid
         issued |= set(reg)
         prev = result
+
+
+def _synthetic_city(n: int, m: int, seed: int, first_key: int = 0) -> tuple[pa.Table, pa.Table]:
+    """n person records of ~n/2 people from 5 resources, and m scored pairs between neighbouring records."""
+    import datetime as dt
+
+    import numpy as np
+    import pyarrow.compute as pc
+
+    rng = np.random.default_rng(seed)
+    person = np.sort(rng.integers(0, n // 2, n)) + first_key
+    person_text = pc.cast(pa.array(person), pa.string())
+    resource = pc.binary_join_element_wise("res_", pc.cast(pa.array(rng.integers(0, 5, n)), pa.string()), "")
+    key = pc.cast(pa.array(np.arange(first_key, first_key + n)), pa.string())
+    records = pa.table({
+        "record_uid": pc.binary_join_element_wise(resource, key, "|"), "_resource": resource, "_record_key": key,
+        "_batch_id": pa.array(np.full(n, f"batch-{seed}")),
+        "_delivered_at": pa.array(np.full(n, np.datetime64(dt.datetime(2026, 1, 1 + seed % 28)), "datetime64[us]")),
+        "name": pc.binary_join_element_wise(pa.array(np.where(rng.random(n) < 0.1, "王", "张")), person_text, ""),
+        "id_number": pc.utf8_lpad(person_text, 18, "4"), "phone": pc.utf8_lpad(person_text, 11, "1"),
+        "residence_address": pc.binary_join_element_wise("福田路", person_text, "号"),
+        "district_code": pa.array(np.where(rng.random(n) < 0.5, "440304", None)), "grid_code": pa.array(np.full(n, "440305001")),
+    })
+    left = rng.integers(0, n - 1, m)
+    right = np.minimum(left + rng.integers(1, 3, m), n - 1)
+    same = person[left] == person[right]
+    pairs = pa.table({"record_uid_l": records["record_uid"].take(pa.array(left)),
+                      "record_uid_r": records["record_uid"].take(pa.array(right)),
+                      "match_probability": np.where(same, rng.uniform(0.85, 1.0, m), rng.uniform(0.0, 0.6, m)),
+                      "is_decisive": pa.array(same & (rng.random(m) < 0.3))})
+    return records, pairs
+
+
+@pytest.mark.slow
+def test_scale_one_million_records_two_deliveries() -> None:
+    import resource
+    import time
+
+    from entity_resolution.golden import build_golden
+
+    records, pairs = _synthetic_city(1_000_000, 1_500_000, seed=1)
+    wall, cpu = time.perf_counter(), time.process_time()
+    first = build_golden("person", records, pairs, None, None, None, release=1, threshold=0.9)
+    first_wall, first_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    # the second delivery: 20,000 more records of new people plus one record joining an existing person
+    extra, extra_pairs = _synthetic_city(20_000, 30_000, seed=2, first_key=2_000_000)
+    joined = pa.table({"record_uid_l": [records["record_uid"][0].as_py()], "record_uid_r": [extra["record_uid"][0].as_py()],
+                       "match_probability": [0.99], "is_decisive": [False]})
+    all_records = pa.concat_tables([records, extra])
+    all_pairs = pa.concat_tables([pairs, extra_pairs, joined.cast(pairs.schema)])
+    wall, cpu = time.perf_counter(), time.process_time()
+    second = build_golden("person", all_records, all_pairs, first.state, None, None, release=2, threshold=0.9)
+    second_wall, second_cpu = time.perf_counter() - wall, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nbuild_golden 1,000,000 records / 1,500,000 pairs: {first_wall:.1f} s wall, {first_cpu:.1f} s CPU "
+          f"{ {k: round(v, 2) for k, v in first.stats.items() if k.endswith('_s')} }; "
+          f"second delivery (+20,000): {second_wall:.1f} s wall, {second_cpu:.1f} s CPU; peak RSS {peak:.0f} MB")
+    before = dict(zip(first.state.xref["record_uid"].to_pylist(), first.state.xref["golden_id"].to_pylist(), strict=True))
+    after = dict(zip(second.state.xref["record_uid"].to_pylist(), second.state.xref["golden_id"].to_pylist(), strict=True))
+    kept = sum(after[uid] == gid for uid, gid in before.items())
+    assert kept == len(before)  # nothing already there is renumbered
+    assert second.xref.num_rows == all_records.num_rows
+    changes = second.changes["change"].value_counts().to_pylist()
+    assert {c["values"] for c in changes} <= {"new", "updated"}
+    assert first_wall < 300 and second_wall < 300

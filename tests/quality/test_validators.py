@@ -141,3 +141,21 @@ def test_gender_codes(value: str) -> None:
 def test_other_gender_values_fail(value: str) -> None:
     assert enums.normalize_gender(value) is None
     assert enums.gender_problem(value) is not None
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.one_of(valid_ids(), legacy_ids(), st.text("0123456789Xx ", min_size=14, max_size=19),
+                          valid_ids().map(lambda v: v[:5] + "7" + v[6:]), valid_ids().map(str.lower)),
+                min_size=1, max_size=40))
+def test_vectorised_id_check_agrees_with_the_scalar_one(values: list[str]) -> None:
+    import pandas as pd
+
+    from quality.rowcheck import id_frame
+
+    today = dt.date(2026, 11, 1)
+    frame = id_frame(pd.Series(values, dtype=object), today)
+    for value, valid, gender, born in zip(values, frame["valid"], frame["gender"], frame["birth"], strict=True):
+        assert valid == (cn_id.problem(value, today=today) is None), value
+        if valid:
+            normal = cn_id.normalize(value)
+            assert gender == cn_id.gender(normal) and born.date() == cn_id.birth_date(normal)

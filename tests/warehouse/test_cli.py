@@ -113,3 +113,33 @@ def test_token_pull_audit_and_backup(wh, tables, tmp_path):
 def test_commands_on_an_empty_home_explain_themselves(wh, args):
     output = run(*args, code=0 if args == ["release", "list"] else 2)
     assert "publish" in output or "no release" in output.lower()
+
+
+@pytest.mark.slow
+def test_mirror_serve_runs_the_server_on_loopback(wh):
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "zhiwang", "mirror", "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                response = requests.get(f"http://127.0.0.1:{port}/delta-sharing/shares", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
+                time.sleep(0.2)
+        assert response.status_code == 401 and response.json()["errorCode"] == "UNAUTHENTICATED"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert "OK: 1 audit entries" in run("audit", "verify")

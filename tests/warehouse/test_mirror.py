@@ -81,3 +81,23 @@ def test_mirrors_record_their_release_and_hold_only_their_rows(wh, catalog, tabl
     assert build_mirrors(wh, catalog) == {c: mirror_release(wh, c) for c in catalog.districts}  # idempotent
     with pytest.raises(UserError, match="Unknown district"):
         build_mirrors(wh, catalog, districts=["999999"])
+
+
+def test_a_crashed_mirror_build_keeps_serving_the_previous_release(wh, catalog, tables, monkeypatch):
+    import warehouse.mirror as mirror_mod
+
+    publish_release(wh, catalog, tables)
+    before = {c: mirror_release(wh, c) for c in catalog.districts}
+    changed, _ = change_persons(tables, 0.05)
+
+    def crash(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(mirror_mod, "write_json_once", crash)
+    with pytest.raises(OSError):
+        publish_release(wh, catalog, changed)
+    # the golden release is complete; every mirror still points at its release-1 table versions
+    assert {c: mirror_release(wh, c) for c in catalog.districts} == before
+    monkeypatch.undo()
+    rebuilt = build_mirrors(wh, catalog)
+    assert {r["release"] for r in rebuilt.values()} == {2}

@@ -113,3 +113,19 @@ def test_publish_refuses_missing_tables(wh, catalog, tables):
     with pytest.raises(UserError, match=r"missing tables \['links'\]"):
         publish_release(wh, catalog, {k: v for k, v in tables.items() if k != "links"})
     assert current_release(wh) is None
+
+
+def test_row_delta_finds_inserts_updates_and_deletes(tables):
+    from warehouse.diff import row_delta
+
+    old = tables["person"].slice(0, 5)
+    new = pa.concat_tables([_set(old.slice(1, 3), "name", ["P000000002"], "改"), tables["person"].slice(10, 1)])
+    delta = row_delta(new, old, ("golden_id",))
+    got = sorted(zip(delta.column("golden_id").to_pylist(), delta.column("_op").to_pylist(), strict=True))
+    assert got == [("P000000000", "D"), ("P000000002", "U"), ("P000000004", "D"), ("P000000010", "I")]
+    assert delta.filter(pc.equal(delta.column("_op"), "U")).column("name").to_pylist() == ["改"]
+    # a provenance-only change is a change
+    prov = old.column("provenance").to_pylist()
+    prov[3] = [("name", {"resource": "other", "record_key": "k", "batch_id": "b"})]
+    moved = old.set_column(old.schema.get_field_index("provenance"), "provenance", pa.array(prov, old.schema.field("provenance").type))
+    assert row_delta(moved, old, ("golden_id",)).column("golden_id").to_pylist() == ["P000000003"]

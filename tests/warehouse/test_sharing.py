@@ -136,3 +136,31 @@ def test_first_pull_full_then_incremental_transfers_only_changed_rows(wh, catalo
     assert releases == [(1,), (2,)]
     expected = changed["person"].to_pandas().set_index("golden_id").loc[in_district, "residence_address"]
     assert list(local.set_index("golden_id").loc[in_district, "residence_address"]) == list(expected)
+
+
+def test_tokens_are_stored_hashed_and_expire(wh):
+    from warehouse.sharing.tokens import AuthError, authenticate, create_token
+
+    token, record = create_token(wh, A, 1)
+    assert authenticate(wh, token).district == A
+    stored = (wh.security / "tokens.json").read_text()
+    assert token not in stored and record.hash in stored
+    with pytest.raises(AuthError):
+        authenticate(wh, token[:-1] + ("A" if token[-1] != "A" else "B"))
+    (wh.security / "tokens.json").write_text(stored.replace(record.expires_at, "2020-01-01T00:00:00+00:00"))
+    with pytest.raises(AuthError, match="invalid, expired or revoked"):
+        authenticate(wh, token)
+
+
+def test_pull_explains_a_dead_server_and_a_revoked_token(wh, published, server, tmp_path):
+    from warehouse.pull import PullError
+
+    profile, token = make_profile(wh, A, server.url, tmp_path / "a.share")
+    revoke_token(wh, token.split(".")[1])
+    with pytest.raises(PullError, match="invalid, expired or revoked"):
+        pull(profile, tmp_path / "x.duckdb")
+    dead, _ = make_profile(wh, A, "http://127.0.0.1:9", tmp_path / "dead.share")
+    with pytest.raises(PullError, match="Cannot reach the sharing server"):
+        pull(dead, tmp_path / "x.duckdb")
+    with pytest.raises(PullError, match="does not exist"):
+        pull(tmp_path / "missing.share", tmp_path / "x.duckdb")

@@ -98,3 +98,30 @@ def quality_report(data_interval_end: datetime | None = None) -> str:
     path = write_report(_settings(), _report_catalog(), now=data_interval_end)
     log.info("Quality report written to %s", path)
     return str(path)
+
+
+def mirror_districts() -> list[dict[str, str]]:
+    """One mapping entry per district of districts.yaml (read at run time, so a new district needs no deploy)."""
+    return [{"district": code} for code in sorted(_report_catalog().districts)]
+
+
+def build_district_mirror(district: str) -> dict[str, Any]:
+    """Bring one district's mirror up to the current golden release (as `zhiwang mirror build --district`).
+
+    Idempotent: a mirror already at the current release is left as it is.
+    """
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from warehouse.mirror import build_mirrors
+    from warehouse.registry import current_release
+    from zhiwang.errors import UserError
+
+    settings = _settings()
+    if current_release(settings) is None:
+        raise AirflowSkipException("No golden release has been published yet: nothing to mirror.")
+    try:
+        result = build_mirrors(settings, _report_catalog(), None, [district])[district]
+    except UserError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    log.info("mirror %s: %s", district, result)
+    return result

@@ -45,8 +45,7 @@ def _draws(world: World, entity: str, resource: str) -> nz.Draws:
         return nz.Draws(world.seed, world.n_persons_base, len(world.persons["name"]), resource)
     if entity == "legal_entity":
         return nz.Draws(world.seed, world.n_firms_base, len(world.firms["name"]), resource)
-    n = len(world.buildings["building_code"])
-    return nz.Draws(world.seed, n, n, resource)
+    return nz.Draws(world.seed, world.n_buildings_base, len(world.buildings["building_code"]), resource)
 
 
 def build_extract(spec: ExtractSpec, world: World, resource: Resource, file_format: str) -> Extract:
@@ -161,6 +160,8 @@ def _break_rows(spec: ExtractSpec, resource: Resource, cols: dict[str, np.ndarra
 
 
 def _record_keys(cols: dict[str, np.ndarray], key_columns: list[str]) -> np.ndarray:
+    if len(key_columns) == 1:  # keys are generated as text already: share the strings
+        return np.array([None if v is None else str(v) for v in cols[key_columns[0]]], dtype=object)
     parts = [pa.array([None if v is None else str(v) for v in cols[c]], pa.string()) for c in key_columns]
     if len(parts) == 1:
         return parts[0].to_numpy(zero_copy_only=False).astype(object)

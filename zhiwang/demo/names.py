@@ -8,6 +8,7 @@ common), popular two-character names, and free combinations.
 from __future__ import annotations
 
 import functools
+import unicodedata
 
 import numpy as np
 
@@ -35,6 +36,7 @@ FEMALE_DOUBLE = "秀英 桂英 秀兰 玉兰 丽娟 晓燕 雅婷 欣怡 梓涵 
 MALE_POOL = list("子宇浩俊文志建国家明天永伟嘉晨博睿泽轩豪杰辉鹏然航凯鑫峰斌海东晓振锦昊铭霖瑞")
 FEMALE_POOL = list("雨欣梓思诗佳雅婷怡涵琪萱梦晓丽静慧敏芳颖玉秀美艳淑春晶雪悦可妍琳嘉瑶蕊紫")
 
+_TONE_MARKS = {"\u0300", "\u0301", "\u0304", "\u030c"}
 # characters that only serve as homophone or typo replacements (never drawn for a true name)
 _EXTRA = (
     "威玮薇维卫为方纳娜民闵晶靖菁利立力燕岩雁捷结鹃韬滔鸣名朝潮侠苹凭钢纲瑛莹桦骅晖惠健剑鉴雯闻鸿虹宏霖铃苓凌亭庭"
@@ -62,16 +64,28 @@ def generate_names(rng: np.random.Generator, male: np.ndarray) -> np.ndarray:
     return cat(sn, given)
 
 
+def toneless(ch: str) -> str | None:
+    """The first reading of a character without its tone mark (伟 → wei), from pypinyin's character table
+    (its phrase dictionaries are not needed for single characters and cost 50 MB)."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    reading = pinyin_dict.get(ord(ch))
+    if not reading:
+        return None
+    decomposed = unicodedata.normalize("NFD", reading.split(",")[0])
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONE_MARKS))
+
+
 @functools.lru_cache(maxsize=1)
 def _homophones() -> dict[str, list[str]]:
     """Character → other characters read the same (tone ignored), among name characters."""
-    from pypinyin import Style, lazy_pinyin
-
     chars = sorted(set("".join(SURNAMES)) | set(MALE_SINGLE + FEMALE_SINGLE + MALE_POOL + FEMALE_POOL)
                    | set("".join(MALE_DOUBLE + FEMALE_DOUBLE)) | set(_EXTRA))
     by_sound: dict[str, list[str]] = {}
     for ch in chars:
-        by_sound.setdefault(lazy_pinyin(ch, style=Style.NORMAL)[0], []).append(ch)
+        sound = toneless(ch)
+        if sound:
+            by_sound.setdefault(sound, []).append(ch)
     return {ch: [o for o in group if o != ch] for group in by_sound.values() for ch in group if len(group) > 1}
 
 

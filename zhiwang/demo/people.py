@@ -93,7 +93,7 @@ def generate_persons(rng: np.random.Generator, n: int, b: dict[str, np.ndarray],
     ids = make_id_numbers(region, born, seq)
     # a clash of region + birth date + sequence would give two people one number: redraw until unique
     for _ in range(20):
-        _, first = np.unique(ids, return_index=True)
+        _, first = np.unique(ids.astype("S18"), return_index=True)  # fixed-width bytes sort fast
         dup = np.setdiff1d(np.arange(n), first)
         if not len(dup):
             break

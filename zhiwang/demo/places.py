@@ -112,7 +112,7 @@ def generate_buildings(rng: np.random.Generator, n: int) -> dict[str, np.ndarray
     # estate name and address (road + house number) are per estate
     e_district = c_district[e_comm]
     road_pick = rng.integers(0, 10, n_estates)
-    e_road = np.array([ROADS[d][r] for d, r in zip(e_district, road_pick)], dtype=object)
+    e_road = np.array([ROADS[d][r] for d, r in zip(e_district, road_pick, strict=True)], dtype=object)
     e_no = rng.integers(1, 400, n_estates)
     prefix = np.array(ESTATE_PREFIX, dtype=object)[rng.integers(0, len(ESTATE_PREFIX), n_estates)]
     home_suffix = np.array(ESTATE_SUFFIX_HOME, dtype=object)[rng.integers(0, len(ESTATE_SUFFIX_HOME), n_estates)]
@@ -147,6 +147,8 @@ def generate_buildings(rng: np.random.Generator, n: int) -> dict[str, np.ndarray
         "road": e_road[estate],
         "house_no": num(e_no[estate]) + "号",
         "estate": e_name[estate],
+        "estate_no": estate,
+        "block_no": block_no,
         "block": block,
         "kind": kind,
         "floors": floors.astype(np.int64),
@@ -155,6 +157,34 @@ def generate_buildings(rng: np.random.Generator, n: int) -> dict[str, np.ndarray
         "grid_code": cat(prefix12, num(grid_no, 3)),
         "built_year": rng.integers(1985, 2025, n),
     }
+
+
+def add_blocks(rng: np.random.Generator, b: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
+    """``k`` new towers, each completed in an existing estate (same road, number and community), numbered on
+    from the estate's last block; building codes continue the city's sequence."""
+    n = len(b["building_code"])
+    eligible = np.flatnonzero(b["kind"] != KIND_VILLAGE)
+    template = rng.choice(eligible if len(eligible) else np.arange(n), size=k)
+    new = {key: values[template].copy() for key, values in b.items()}
+    last = np.zeros(int(b["estate_no"].max()) + 1, dtype=np.int64)
+    np.maximum.at(last, b["estate_no"], b["block_no"])
+    order = np.argsort(new["estate_no"], kind="stable")
+    est = new["estate_no"][order]
+    starts = np.r_[0, np.flatnonzero(est[1:] != est[:-1]) + 1]
+    rank = np.arange(k) - np.repeat(starts, np.diff(np.r_[starts, k]))
+    block_no = np.empty(k, dtype=np.int64)
+    block_no[order] = last[est] + rank + 1
+    letters = np.array(list("ABCDEFGHJK"), dtype=object)
+    commercial = new["kind"] == KIND_COMMERCIAL
+    new["block_no"] = block_no
+    new["block"] = np.where(commercial, take(letters, (block_no - 1) % len(letters)) + "座", num(block_no) + "栋")
+    seq = np.arange(n + 1, n + k + 1)
+    new["building_id"] = cat("TB", num(seq, 7))
+    new["building_code"] = cat(np.array([c[:12] for c in new["building_code"]], dtype=object), num(seq % 1_000_000, 6))
+    new["floors"] = np.where(commercial, rng.integers(20, 61, k), rng.integers(18, 34, k)).astype(np.int64)
+    new["lon"] = np.round(new["lon"] + rng.normal(0, 3e-4, k), 6)
+    new["lat"] = np.round(new["lat"] + rng.normal(0, 3e-4, k), 6)
+    return new
 
 
 def building_address(b: dict[str, np.ndarray], idx: np.ndarray | None = None, city: bool = True) -> np.ndarray:

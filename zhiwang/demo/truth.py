@@ -93,6 +93,8 @@ def entity_tables(w: World) -> dict[str, pa.Table]:
         "district_code": b["district_code"], "street": b["street"], "community": b["community"],
         "grid_code": b["grid_code"], "lon": b["lon"], "lat": b["lat"], "floors": b["floors"],
         "kind": KIND_NAMES[b["kind"]], "estate": b["estate"], "block": b["block"],
+        "first_delivery": b["first_delivery"], "changed_delivery": b["changed_delivery"],
+        "changed_fields": b["changed_fields"],
     })
     return {"persons": persons, "legal_entities": firms, "buildings": buildings}
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from zhiwang.demo.firms import BRAND_CHARS, assign_employers, generate_firms, make_usccs
 from zhiwang.demo.people import generate_persons, make_id_numbers, mobiles
-from zhiwang.demo.places import building_address, generate_buildings
+from zhiwang.demo.places import add_blocks, building_address, generate_buildings
 from zhiwang.demo.strings import cat, num, weighted
 
 FIRST_AS_OF = np.datetime64("2026-09-01")
@@ -31,6 +31,7 @@ class World:
     firms: dict[str, np.ndarray]
     n_persons_base: int
     n_firms_base: int
+    n_buildings_base: int
     events: dict[str, int] = field(default_factory=dict)
     """What changed in the last delivery: counts by kind (births, deaths, moves, …)."""
 
@@ -50,16 +51,16 @@ def generate_world(seed: int, persons: int, delivery: int = 1) -> World:
     p = generate_persons(rng, persons, b, FIRST_AS_OF)
     f = generate_firms(rng, n_firms, b, p, FIRST_AS_OF)
     assign_employers(rng, p, f, FIRST_AS_OF)
-    _init_history(p, f)
-    world = World(seed, 1, FIRST_AS_OF, b, p, f, persons, n_firms)
+    _init_history(p, f, b)
+    world = World(seed, 1, FIRST_AS_OF, b, p, f, persons, n_firms, n_buildings)
     for d in range(2, delivery + 1):
         _evolve(world, np.random.default_rng([seed, d]), d)
     return world
 
 
-def _init_history(p: dict[str, np.ndarray], f: dict[str, np.ndarray]) -> None:
-    for table in (p, f):
-        n = len(table["name"])
+def _init_history(p: dict[str, np.ndarray], f: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> None:
+    for table in (p, f, b):
+        n = len(table["floors"] if table is b else table["name"])
         table["first_delivery"] = np.ones(n, dtype=np.int64)
         table["changed_delivery"] = np.zeros(n, dtype=np.int64)
         table["changed_fields"] = np.full(n, "", dtype=object)
@@ -73,7 +74,7 @@ def _append(table: dict[str, np.ndarray], new: dict[str, np.ndarray]) -> None:
 
 def _mark(table: dict[str, np.ndarray], idx: np.ndarray, what: str, delivery: int) -> None:
     table["changed_fields"][idx] = [f"{old},{what}" if old and d == delivery else what
-                                    for old, d in zip(table["changed_fields"][idx], table["changed_delivery"][idx])]
+                                    for old, d in zip(table["changed_fields"][idx], table["changed_delivery"][idx], strict=True)]
     table["changed_delivery"][idx] = delivery
 
 
@@ -88,6 +89,17 @@ def _evolve(w: World, rng: np.random.Generator, delivery: int) -> None:
     died = alive[rng.random(len(alive)) < np.where(age > 75, 0.02, np.where(age > 60, 0.004, 0.0004))]
     p["alive"][died] = False
     p["death_delivery"][died] = delivery
+
+    # new towers are completed first, so movers and new companies can go there
+    nb = len(b["building_code"])
+    kb = max(1, nb // 200)
+    towers = add_blocks(rng, b, kb)
+    towers.update(first_delivery=np.full(kb, delivery), changed_delivery=np.zeros(kb, dtype=np.int64),
+                  changed_fields=np.full(kb, "", dtype=object))
+    _append(b, towers)
+    raised = np.flatnonzero(rng.random(nb) < 0.005)  # 加层: a few buildings gain floors
+    b["floors"][raised] += rng.integers(1, 3, len(raised))
+    _mark(b, raised, "floors", delivery)
 
     k = max(2, n // 200)
     born = generate_persons(rng, k, b, w.as_of, id_offset=n)
@@ -146,7 +158,7 @@ def _evolve(w: World, rng: np.random.Generator, delivery: int) -> None:
     f["business_building"][relocated] = nb
     f["business_address"][relocated] = cat(building_address(b, nb), num(rng.integers(101, 2020, len(relocated))), "室")
     _mark(f, relocated, "business_address", delivery)
-    w.events = {"births": k, "deaths": len(died), "moves": len(moved), "phone_changes": len(rephoned),
+    w.events = {"new_buildings": kb, "buildings_raised": len(raised), "births": k, "deaths": len(died), "moves": len(moved), "phone_changes": len(rephoned),
                 "job_changes": int((p["employer"][jobs] != before).sum()), "new_firms": kf,
                 "legal_rep_changes": len(rep) + len(dead_rep), "firm_relocations": len(relocated)}
 
@@ -161,7 +173,7 @@ def _dedupe_new_firms(rng: np.random.Generator, f: dict[str, np.ndarray], first_
             break
         extra = np.array(BRAND_CHARS, dtype=object)[rng.integers(0, len(BRAND_CHARS), len(dup))]
         f["name"][dup] = [n.replace("深圳市", "深圳市" + e, 1) if n.startswith("深圳市") else e + n
-                          for n, e in zip(f["name"][dup], extra)]
+                          for n, e in zip(f["name"][dup], extra, strict=True)]
     for _ in range(20):
         _, first = np.unique(f["uscc"], return_index=True)
         dup = np.setdiff1d(np.arange(len(f["uscc"])), first)

@@ -21,6 +21,7 @@ from zhiwang.errors import ConfigError
 EXTENSIONS = {"csv": "csv", "tsv": "tsv", "xlsx": "xlsx", "json": "json", "jsonl": "jsonl", "parquet": "parquet"}
 NUMERIC = {"integer": pa.int64(), "decimal": pa.float64()}
 CHUNK_ROWS = 100_000
+XLSX_MAX_ROWS = 1_048_576
 
 
 def source_format(resource: Resource) -> str:
@@ -115,6 +116,9 @@ def _json(ex: Extract, resource: Resource, path: Path, fmt: str) -> None:
 def _xlsx(ex: Extract, resource: Resource, path: Path, created: dt.datetime) -> None:
     import xlsxwriter
 
+    if ex.rows >= XLSX_MAX_ROWS:
+        raise ConfigError(f"resource {resource.id}: {ex.rows:,} rows do not fit one Excel sheet ({XLSX_MAX_ROWS - 1:,} "
+                          "rows at most); generate fewer persons or deliver this resource as csv or parquet")
     sheet_name = resource.source.options().get("sheet")
     wb = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_numbers": False,
                                          "strings_to_formulas": False, "strings_to_urls": False})
