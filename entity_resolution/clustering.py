@@ -141,10 +141,11 @@ def cluster_records(record_uids: pa.Table | pa.Array, pairs: pa.Table, *, thresh
     clusters = pa.table({"record_uid": uids, "cluster_id": pa.array(labels),
                          "match_probability": pa.array(best, pa.float64(), mask=np.isnan(best))}, schema=CLUSTERS_SCHEMA)
     ci = np.flatnonzero(cut)
+    ends = [sorted(e) for e in zip(uids.take(pa.array(a[ci])).to_pylist(), uids.take(pa.array(b[ci])).to_pylist(), strict=True)]
     cut_edges = pa.table({
-        "record_uid_l": uids.take(pa.array(a[ci])), "record_uid_r": uids.take(pa.array(b[ci])),
+        "record_uid_l": [e[0] for e in ends], "record_uid_r": [e[1] for e in ends],
         "match_probability": pa.array(p[ci], pa.float64()), "reason": pa.array([cut_reason[int(i)] for i in ci], pa.string()),
-    }, schema=CUT_EDGES_SCHEMA)
+    }, schema=CUT_EDGES_SCHEMA).sort_by([("record_uid_l", "ascending"), ("record_uid_r", "ascending")])
     return ClusterResult(clusters=clusters, cut_edges=cut_edges, stats=stats)
 
 
@@ -172,7 +173,11 @@ def _constrained_forest(nodes: np.ndarray, a: np.ndarray, b: np.ndarray, p: np.n
         return x
 
     # strongest first; the record uids break ties so the result does not depend on row order
-    order = sorted(range(len(a)), key=lambda i: (int(kind[i]), -float(p[i]), name[int(a[i])], name[int(b[i])]))
+    def strength(i: int) -> tuple[int, float, str, str]:
+        ends = sorted((name[int(a[i])], name[int(b[i])]))
+        return int(kind[i]), -float(p[i]), ends[0], ends[1]
+
+    order = sorted(range(len(a)), key=strength)
     dropped: list[int] = []
     for i in order:
         ra, rb = find(int(a[i])), find(int(b[i]))

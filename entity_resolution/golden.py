@@ -89,6 +89,14 @@ def build_golden(entity: str, records: pa.Table, pairs: pa.Table, previous: Gold
         raise UserError(f"build_golden: entity = {entity!r} is not one of person, legal_entity, building.")
     if previous is not None and previous.entity != entity:
         raise UserError(f"build_golden({entity}): the previous state is for {previous.entity!r}; pass that entity's state.")
+    if previous is not None and release <= previous.release:
+        raise UserError(f"build_golden({entity}): release {release} must come after the previous state's release "
+                        f"{previous.release}; pass the number of the release being built.")
+    for name, table, needed in (("records", records, ("_resource", "_record_key", "_batch_id", "_delivered_at")),
+                                ("pairs", pairs, ("record_uid_l", "record_uid_r", "match_probability"))):
+        if missing := [c for c in needed if c not in table.column_names]:
+            raise UserError(f"build_golden({entity}): {name} lack column(s) {missing}; see entity_resolution/golden.py "
+                            "for the expected inputs.")
     stats: dict[str, Any] = {}
     clock = time.perf_counter()
     records = with_record_uid(records)
@@ -108,7 +116,7 @@ def build_golden(entity: str, records: pa.Table, pairs: pa.Table, previous: Gold
         stats["survive_s"], clock = time.perf_counter() - clock, time.perf_counter()
         golden = _golden_rows(entity, surv.values, ids.registry, previous.golden if previous else None, con)
         xref = _xref(entity, records, ids.assignment, clustered.clusters, con)
-        changes = _changes(entity, release, ids.events, surv.values, previous, con)
+        changes = _changes(entity, release, ids.events, golden.filter(pc.equal(golden["status"], "active")), previous, con)
         stats["assemble_s"] = time.perf_counter() - clock
     finally:
         if own:
@@ -132,11 +140,32 @@ def _check_state(previous: GoldenState, con: duckdb.DuckDBPyConnection) -> None:
                         "the last release's backup before resolving again.")
 
 
+# Canonical fields that are not strings (mirrors warehouse/schema.py; a test keeps the two equal).
+FIELD_TYPES: dict[str, pa.DataType] = {
+    "birth_date": pa.date32(), "established_date": pa.date32(), "lon": pa.float64(), "lat": pa.float64(), "floors": pa.int32(),
+}
+
+
+def _typed(entity: str, values: pa.Table) -> pa.Table:
+    """Golden values in the canonical types, so the golden table's schema never depends on a delivery."""
+    for f in CANONICAL_FIELDS[entity]:
+        target = FIELD_TYPES.get(f, pa.string())
+        column = values[f]
+        if column.type != target:
+            try:
+                column = column.cast(target)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise UserError(f"{entity} field {f!r}: golden values of type {column.type} do not convert to {target} "
+                                f"({exc}); fix the field's type in the catalog (catalog/resources/*.yaml).") from None
+            values = values.set_column(values.schema.get_field_index(f), f, column)
+    return values
+
+
 def _golden_rows(entity: str, values: pa.Table, registry: pa.Table, prev_golden: pa.Table | None,
                  con: duckdb.DuckDBPyConnection) -> pa.Table:
     """Active rows from survivorship; merged/retired rows keep their previous values with the registry's status."""
     fields = CANONICAL_FIELDS[entity]
-    active = values.select(["golden_id", *fields])
+    active = _typed(entity, values.select(["golden_id", *fields]))
     active = active.append_column("status", pa.array(["active"] * values.num_rows, pa.string()))
     active = active.append_column("merged_into", pa.nulls(values.num_rows, pa.string()))
     active = active.append_column("source_count", values["source_count"]).append_column("provenance", values["provenance"])
@@ -192,6 +221,21 @@ def _changes(entity: str, release: int, events: pa.Table, values: pa.Table, prev
         con.unregister("c_new")
         con.unregister("c_old")
     return pa.concat_tables([p.cast(CHANGES_SCHEMA) for p in parts]).sort_by([("golden_id", "ascending"), ("change", "ascending")])
+
+
+def resolve_entity(settings: Settings, catalog: Catalog | None, entity: str, records: pa.Table, pairs: pa.Table, *,
+                   release: int, threshold: float = 0.9, review_band: tuple[float, float] = (0.5, 0.9)) -> GoldenResult:
+    """The resolve stage for one entity as the pipeline runs it: previous state and stewards' decisions in,
+    golden tables out, this run's uncertain pairs queued for review. Save ``result.state`` with
+    :func:`save_state` only once the release is published, so a failed publish does not advance the IDs."""
+    from entity_resolution.review import decisions_table, enqueue_uncertain
+
+    previous = load_state(state_dir(settings, entity))
+    result = build_golden(entity, records, pairs, previous, decisions_table(settings, entity), catalog,
+                          release=release, threshold=threshold)
+    result.stats["review_open"] = enqueue_uncertain(settings, entity, pairs, with_record_uid(records),
+                                                    lower=review_band[0], upper=review_band[1])
+    return result
 
 
 # -- persisted state -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -78,7 +79,7 @@ def pair_id(entity: str, uid_a: str, uid_b: str) -> str:
     return "rv" + hashlib.sha256(f"{entity}|{lo}|{hi}".encode()).hexdigest()[:12]
 
 
-def review_db(settings: Settings) -> Any:
+def review_db(settings: Settings) -> Path:
     return settings.review / "review.sqlite"
 
 
@@ -139,6 +140,8 @@ def enqueue_uncertain(settings: Settings, entity: str, pairs: pa.Table, records:
 
 def list_pairs(settings: Settings, entity: str | None = None, *, include_decided: bool = False) -> list[ReviewItem]:
     """Open pairs (and decided ones with ``include_decided``), most uncertain first."""
+    if not review_db(settings).exists():  # listing never creates the queue
+        return []
     statuses = ("open", "decided") if include_decided else ("open",)
     with _connect(settings) as db:
         rows = db.execute(f"""

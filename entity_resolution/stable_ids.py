@@ -130,13 +130,13 @@ def assign_ids(entity: str, clusters: pa.Table, previous_xref: pa.Table | None, 
         return IdAssignment(assignment=assignment.cast(XREF_STATE_SCHEMA), registry=registry, events=events,
                             redirects=redirect_table(registry, con))
     finally:
-        for name in ("cl_in", "px", "preg", "minted", "ev"):
-            try:
-                con.unregister(name)
-            except duckdb.Error:
-                pass
         if own:
             con.close()
+        else:  # a caller's connection keeps nothing of ours
+            con.execute("DROP TABLE IF EXISTS cl; DROP TABLE IF EXISTS ov; DROP TABLE IF EXISTS main_part; "
+                        "DROP TABLE IF EXISTS claim; DROP TABLE IF EXISTS fresh")
+            for name in ("cl_in", "px", "preg", "minted", "ev"):
+                con.unregister(name)
 
 
 def _resolve_collisions(entity: str, minted: pa.Table, con: duckdb.DuckDBPyConnection) -> pa.Table:

@@ -39,7 +39,9 @@ def comparable(table: pa.Table) -> pa.Table:
             parts.append(items.cast(pa.string()))
         parts = [pc.fill_null(p, "\x00") for p in parts]
         entries = pc.binary_join_element_wise(*parts, "\x1f")
-        rows = pc.binary_join(pa.ListArray.from_arrays(column.offsets, entries, mask=column.is_null()), "\x1e")
+        # offsets index the unsliced keys/items, which is what ``entries`` was built from
+        rows = pc.binary_join(pa.ListArray.from_arrays(column.offsets, entries), "\x1e")
+        rows = pc.if_else(column.is_null(), pa.scalar(None, pa.string()), rows)
         table = table.set_column(index, field.name, rows)
     return table
 

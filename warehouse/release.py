@@ -60,11 +60,11 @@ def publish_release(settings: Settings, catalog: Catalog, tables: dict[str, pa.T
     if missing or unknown:
         raise UserError(f"publish_release: missing tables {missing or '-'}, unknown tables {unknown or '-'}; "
                         f"hand over {', '.join(GOLDEN_TABLES)} (changes optional).")
-    release = _publish(settings, dict(tables), note=note, rollback_of=None)
+    release, conformed = _publish(settings, dict(tables), note=note, rollback_of=None)
     if build_mirrors:
         from warehouse.mirror import build_mirrors as build
 
-        build(settings, catalog, release.number)
+        build(settings, catalog, release.number, golden={name: conformed[name] for name in ENTITY_TABLES})
     return release
 
 
@@ -72,7 +72,7 @@ def rollback(settings: Settings, catalog: Catalog, number: int, *, build_mirrors
     """Make release ``number``'s content current again as a new release; no history is removed."""
     target = get_release(settings, number)
     tables = {name: read_table(settings, name, target.number) for name in GOLDEN_TABLES if name != "changes"}
-    release = _publish(settings, tables, note=f"rollback to release {number}", rollback_of=number)
+    release, _ = _publish(settings, tables, note=f"rollback to release {number}", rollback_of=number)
     if build_mirrors:
         from warehouse.mirror import build_mirrors as build
 
@@ -80,7 +80,8 @@ def rollback(settings: Settings, catalog: Catalog, number: int, *, build_mirrors
     return release
 
 
-def _publish(settings: Settings, tables: dict[str, pa.Table], *, note: str, rollback_of: int | None) -> Release:
+def _publish(settings: Settings, tables: dict[str, pa.Table], *, note: str,
+             rollback_of: int | None) -> tuple[Release, dict[str, pa.Table]]:
     with publish_lock(settings):
         _checkpoint("start")
         previous = current_release(settings)
@@ -105,7 +106,7 @@ def _publish(settings: Settings, tables: dict[str, pa.Table], *, note: str, roll
         _checkpoint("before_record")
         record_release(settings, release)  # the commit point
         _checkpoint("recorded")  # a crash from here on leaves release N complete and current
-        return release
+        return release, conformed
 
 
 def _write_table(settings: Settings, name: str, table: pa.Table, number: int, known: tuple[int, pa.Table] | None) -> int:

@@ -31,13 +31,17 @@ SOURCES = {
 }
 
 
+_FIELD_TYPE = {"birth_date": "date", "established_date": "date", "lon": "decimal", "lat": "decimal", "floors": "integer"}
+
+
 def _resource(rid: str, entity: str, sharing: str, fields: dict[str, str | None]) -> Resource:
     extra = {"sharing_condition": "限区级政务服务使用"} if sharing == "conditional" else {}
     return Resource.model_validate({
         "id": rid, "title": rid, "provider": rid.split("_")[0], "category": "base", "entity": entity,
         "update_cycle": "daily", "sharing": sharing, **extra, "source": {"connector": "file_drop", "pattern": "*.csv"},
         "record_key": ["key"], "fields": [{"column": "key"}] + [
-            {"column": f"c_{f}", "maps_to": f, **({"sharing": s} if s else {})} for f, s in fields.items()],
+            {"column": f"c_{f}", "maps_to": f, "type": _FIELD_TYPE.get(f, "string"), **({"sharing": s} if s else {})}
+            for f, s in fields.items()],
     })
 
 

@@ -100,6 +100,8 @@ def test_up_serves_on_loopback_only_with_the_chosen_login(airflow_up: dict) -> N
     assert {c.laddr.ip for c in listening} == {"127.0.0.1"}, listening
     with pytest.raises(httpx.HTTPStatusError):
         token({**login, "password": "wrong"})
+    again = zhiwang("airflow", "up", "--port", str(airflow_up["port"]), env=airflow_up["env"])
+    assert again.returncode == 2 and "already running" in again.stderr
     assert {f"ingest_{r}" for r in RESOURCES} | {"quality_scorecard"} <= wait_for_dags(login)
 
 
@@ -127,6 +129,32 @@ def test_steward_logs_in_with_chromium_and_sees_the_dags(airflow_up: dict, tmp_p
         browser.call("Page.navigate", url=f"{login['url']}/dags")
         text = browser.wait_for_text(lambda t: all(f"ingest_{r}" in t for r in RESOURCES), timeout=90)
     assert "quality_scorecard" in text
+
+
+def test_the_scheduler_runs_an_ingest_task_through_the_execution_api(airflow_up: dict) -> None:
+    """A real task process authenticates to the API server with the shared secrets and stages a file."""
+    from connectors.state import StateStore
+
+    login, rid = airflow_up["login"], RESOURCES[0]
+    inbox = airflow_up["home"] / "inbox" / rid
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "delivery.csv").write_text("编号,姓名,备注\nA1,张伟,\nA2,王芳,\n", encoding="utf-8")
+    wait_for_dags(login)
+    api = httpx.Client(base_url=f"{login['url']}/api/v2", headers={"Authorization": f"Bearer {token(login)}"},
+                       timeout=30)
+    api.patch(f"/dags/ingest_{rid}", json={"is_paused": False}).raise_for_status()
+    deadline = time.monotonic() + 240
+    states: list[str] = []
+    while time.monotonic() < deadline:
+        runs = api.get(f"/dags/ingest_{rid}/dagRuns").json()["dag_runs"]
+        states = [r["state"] for r in runs]
+        if "success" in states or "failed" in states:
+            break
+        time.sleep(3)
+    api.patch(f"/dags/ingest_{rid}", json={"is_paused": True})
+    assert "success" in states, states
+    (record,) = StateStore(airflow_up["home"] / "state.sqlite").deliveries(rid)
+    assert (record.file, record.status, record.rows_staged) == ("delivery.csv", "staged", 2)
 
 
 def test_down_stops_everything(airflow_up: dict) -> None:

@@ -112,6 +112,9 @@ def test_city_catalog_parses_without_errors(monkeypatch: pytest.MonkeyPatch, tmp
     assert dagbag.import_errors == {}
     resources = {p.stem for p in (city / "resources").glob("*.yaml")}
     assert ingest_ids(dagbag) == {f"ingest_{rid}" for rid in resources}
+    for rid in resources:
+        (task,) = dagbag.dags[f"ingest_{rid}"].tasks
+        assert [a.uri for a in task.outlets] == [f"zhiwang://staging/{rid}"]
 
 
 def test_parsing_200_resources_takes_under_a_second(use_catalog) -> None:

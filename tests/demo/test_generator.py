@@ -274,3 +274,16 @@ def test_cli_generate_prints_a_summary(tmp_path: Path) -> None:
     assert "gongan_population_20260901_1.csv" in table.stdout and "kinds of mistakes" in table.stdout
     bad = CliRunner().invoke(app, ["demo", "generate", "--persons", "10", "--home", str(home)])
     assert bad.exit_code != 0
+
+
+def test_a_catalog_that_renamed_a_required_column_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    from zhiwang.errors import ConfigError
+
+    copy = tmp_path / "catalog"
+    shutil.copytree(CITY_CATALOG, copy, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = copy / "resources" / "gongan_population.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("人员编号", "人口编号"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="gongan_population: 人口编号"):
+        generate_city(get_settings(tmp_path / "home", copy), persons=100, seed=1)

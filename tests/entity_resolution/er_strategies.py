@@ -1,4 +1,7 @@
-"""Hypothesis strategies and helpers shared by the entity-resolution tests."""
+"""Hypothesis strategies and helpers shared by the entity-resolution tests.
+
+Property tests run with ``deadline=None``: first calls load OpenCC and pypinyin, and the machine is shared.
+"""
 
 from __future__ import annotations
 

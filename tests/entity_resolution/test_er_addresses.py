@@ -79,7 +79,7 @@ def expected_building(b) -> str | None:
     return None if b is None else f"{b}座" if isinstance(b, str) else f"{b}栋"
 
 
-@settings(max_examples=300)
+@settings(deadline=None, max_examples=300)
 @given(addresses())
 def test_every_rendering_parses_to_its_components(case):
     p, text = case
@@ -97,7 +97,7 @@ def test_every_rendering_parses_to_its_components(case):
     assert got.room == (str(p["room"]) if p["room"] is not None else None), text
 
 
-@settings(max_examples=150)
+@settings(deadline=None, max_examples=150)
 @given(st.data())
 def test_two_renderings_of_one_address_share_keys(data):
     p, first = data.draw(addresses())

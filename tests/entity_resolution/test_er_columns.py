@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 import pyarrow as pa
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entity_resolution import standardize as s
@@ -46,6 +46,7 @@ def test_types():
     assert s.id_number_birth_dates([" 110101199003076616"]) == [dt.date(1990, 3, 7)]
 
 
+@settings(deadline=None)
 @given(st.lists(st.sampled_from(["张伟", "張偉", "王 小明", "", None, "李四"]), max_size=30))
 def test_any_mix_of_repeats_and_nulls(values):
     expected = [None if v is None else s.normalize_name(v) for v in values]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entity_resolution.standardize.companies import company_core, company_key, normalize_company_name
@@ -45,6 +45,7 @@ def test_core_and_nulls():
     assert normalize_company_name("腾讯 （深圳） 有限公司") == "腾讯(深圳)有限公司"
 
 
+@settings(deadline=None)
 @given(
     cores,
     st.sampled_from(["", "深圳市", "广东省深圳市", "广东深圳市", "深圳市南山区", "广东省"]),

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entity_resolution.standardize.dates import parse_date
@@ -27,12 +27,14 @@ def renderings(d: dt.date) -> list[object]:
     ]
 
 
+@settings(deadline=None)
 @given(dates)
 def test_every_rendering_parses_to_the_date(d):
     for rendered in renderings(d):
         assert parse_date(rendered) == d, rendered
 
 
+@settings(deadline=None)
 @given(dates)
 def test_excel_serials_can_be_refused(d):
     assert parse_date((d - dt.date(1899, 12, 30)).days, excel_serials=False) is None

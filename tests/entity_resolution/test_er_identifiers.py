@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entity_resolution.standardize.identifiers import (
@@ -47,6 +47,7 @@ def usccs(draw):
     return first17 + uscc.check_char(first17)
 
 
+@settings(deadline=None)
 @given(id_numbers())
 def test_id_number_surface_variants_match(case):
     number, born = case
@@ -56,6 +57,7 @@ def test_id_number_surface_variants_match(case):
     assert id_number_gender(number) == ("男" if int(number[16]) % 2 else "女")
 
 
+@settings(deadline=None)
 @given(legacy_id_numbers())
 def test_legacy_15_digit_numbers_upgrade(case):
     number, born = case
@@ -64,6 +66,7 @@ def test_legacy_15_digit_numbers_upgrade(case):
     assert upgraded[:6] == number[:6] and id_number_birth_date(number) == born
 
 
+@settings(deadline=None)
 @given(id_numbers(), st.integers(0, 17), st.integers(1, 9))
 def test_any_single_character_change_is_refused(case, position, shift):
     number, _ = case
@@ -81,6 +84,7 @@ def test_invalid_id_numbers():
     assert id_number_as_delivered(" 11010119900307663x ") == "11010119900307663X"
 
 
+@settings(deadline=None)
 @given(usccs())
 def test_uscc_variants(code):
     assert uscc_for_matching(code) == code
@@ -94,6 +98,7 @@ def test_uscc_variants(code):
 mobiles = st.builds(lambda p, rest: f"1{p}{rest:09d}", st.sampled_from("3456789"), st.integers(0, 10**9 - 1))
 
 
+@settings(deadline=None)
 @given(mobiles)
 def test_mobile_variants(number):
     for variant in (number, f"+86{number}", f"0086 {number}", f"{number[:3]}-{number[3:7]}-{number[7:]}",
@@ -103,6 +108,7 @@ def test_mobile_variants(number):
     assert landline_for_matching(number) is None
 
 
+@settings(deadline=None)
 @given(st.sampled_from(["010", "020", "0755", "0371"]), st.integers(2, 9), st.integers(0, 9_999_999))
 def test_landline_variants(area, first, rest):
     number = f"{first}{rest:07d}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import opencc
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from entity_resolution.standardize.names import name_pinyin, normalize_name, pinyin_key, surname_readings
@@ -63,6 +63,7 @@ def test_tones_and_homophone_keys():
     assert pinyin_key("阿依古丽·买买提") == pinyin_key("阿依古丽买买提")
 
 
+@settings(deadline=None)
 @given(han_names)
 def test_normalize_is_idempotent(name):
     once = normalize_name(name)
@@ -70,6 +71,7 @@ def test_normalize_is_idempotent(name):
     assert normalize_name(once) == once
 
 
+@settings(deadline=None)
 @given(han_names, st.lists(st.sampled_from([" ", "\u3000", "·", ".", "．"]), min_size=1, max_size=2))
 def test_separators_inside_short_han_names_are_dropped(name, seps):
     spaced = name[0] + "".join(seps) + name[1:]
@@ -77,6 +79,7 @@ def test_separators_inside_short_han_names_are_dropped(name, seps):
     assert normalize_name(f"  {name}\u3000") == name
 
 
+@settings(deadline=None)
 @given(han_names)
 def test_traditional_and_simplified_are_one_name(name):
     # character by character: OpenCC's phrase table would turn the name 沈静 into the word 沉靜
@@ -85,6 +88,7 @@ def test_traditional_and_simplified_are_one_name(name):
     assert pinyin_key(traditional) == pinyin_key(name)
 
 
+@settings(deadline=None)
 @given(han_names)
 def test_pinyin_has_one_syllable_per_character(name):
     syllables = pinyin_key(name).split()
@@ -95,6 +99,7 @@ def test_pinyin_has_one_syllable_per_character(name):
     assert all(t[-1] in "12345" for t in toned)
 
 
+@settings(deadline=None)
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ", min_size=1, max_size=20))
 def test_latin_names_fold_width_and_case(name):
     expected = " ".join(name.split()).upper() or None
@@ -108,6 +113,7 @@ def test_strategy_alphabets_are_han():
     assert all("\u4e00" <= c <= "\u9fff" for c in GIVEN_CHARS + SURNAMES)
 
 
+@settings(deadline=None)
 @given(st.integers(0, 9999))
 def test_chinese_numerals_round_trip(n):
     from entity_resolution.standardize._text import cn_numeral_to_int, int_to_cn, int_to_cn_digits

@@ -106,3 +106,15 @@ def test_cli_list_and_decide(settings, home) -> None:
     assert bad.exit_code == 2 and "No review pair 'rv000000000000'" in bad.output
     wrong_entity = runner.invoke(app, ["review", "list", "--entity", "car"])
     assert wrong_entity.exit_code == 2 and "is not one of" in wrong_entity.output
+
+
+def test_resolve_entity_queues_then_applies_decisions(settings) -> None:
+    from entity_resolution.golden import resolve_entity
+
+    first = resolve_entity(settings, None, "person", person_records(), scored_pairs(), release=1, review_band=(0.5, 0.94))
+    assert first.stats["review_open"] == 2
+    save_state(state_dir(settings, "person"), first.state)
+    decide(settings, pair_id("person", "gongan|g1", "wangge|w1"), "no-match")
+    second = resolve_entity(settings, None, "person", person_records(), scored_pairs(), release=2, review_band=(0.5, 0.94))
+    ids = {r["record_key"]: r["golden_id"] for r in second.xref.to_pylist()}
+    assert ids["g1"] != ids["w1"] and second.stats["review_open"] == 1

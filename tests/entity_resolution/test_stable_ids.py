@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import duckdb
-import pytest
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from entity_resolution.stable_ids import REGISTRY_SCHEMA, IdAssignment, assign_ids, mint_id, resolve
+from entity_resolution.stable_ids import REGISTRY_SCHEMA, IdAssignment, assign_ids, mint_id, redirect_table, resolve
 
 
 def clusters(*groups: str) -> pa.Table:
@@ -64,6 +64,13 @@ def test_rerun_with_its_own_state_is_idempotent() -> None:
     assert again.registry.equals(first.registry)
 
 
+def test_same_input_and_state_give_the_same_result() -> None:
+    first = run(("ab", "c"), None, 1)
+    one, two = run(("a", "bc", "xy"), first, 2), run(("a", "bc", "xy"), first, 2)
+    assert one.assignment.sort_by("record_uid").equals(two.assignment.sort_by("record_uid"))
+    assert one.registry.equals(two.registry) and one.events.equals(two.events)
+
+
 def test_new_delivery_attaches_without_renumbering() -> None:
     first = run(("ab", "c", "de"), None, 1)
     second = run(("abx", "c", "de", "yz"), first, 2)
@@ -96,6 +103,14 @@ def test_merge_chain_resolves_to_the_final_survivor() -> None:
     assert resolve("PNEW", result.registry) == "POLD"
     assert {r["golden_id"]: r["resolved_id"] for r in result.redirects.to_pylist()} == {"PNEW": "POLD", "PMID": "POLD"}
     assert status(result)["PNEW"] == ("merged", "PMID")  # merged_into stays the direct target
+
+
+def test_a_chain_ending_in_a_retired_id_resolves_to_nothing() -> None:
+    reg = registry(("PA", "merged", "PB", 1), ("PB", "retired", None, 1), ("PC", "active", None, 1))
+    assert resolve("PA", reg) is None and resolve("PC", reg) == "PC"
+    assert redirect_table(reg).to_pylist() == [
+        {"golden_id": "PA", "status": "merged", "merged_into": "PB", "resolved_id": None},
+        {"golden_id": "PB", "status": "retired", "merged_into": None, "resolved_id": None}]
 
 
 def test_split_keeps_the_larger_part() -> None:

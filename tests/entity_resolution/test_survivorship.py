@@ -141,6 +141,30 @@ def test_golden_tables_satisfy_the_warehouse_contract() -> None:
     schema = pytest.importorskip("warehouse.schema")
     recs = records({"resource": "gongan", "key": "1", "delivered": T1, "name": "周九", "birth_date": "1990-01-02"})
     result = build_golden("person", recs, pairs(), None, None, make_catalog(), release=1)
+    assert result.golden.schema.field("birth_date").type == pa.date32()
     schema.conform("person", result.golden)
     schema.conform("xref", result.xref)
     schema.conform("changes", result.changes, release=1)
+
+
+def test_canonical_types_match_the_warehouse() -> None:
+    schema = pytest.importorskip("warehouse.schema")
+    from catalog.canonical import CANONICAL_FIELDS
+    from entity_resolution.golden import FIELD_TYPES
+
+    for entity in ("person", "legal_entity", "building"):
+        for f in CANONICAL_FIELDS[entity]:
+            assert FIELD_TYPES.get(f, pa.string()) == schema.canonical_type(f), f
+
+
+def test_build_golden_rejects_bad_inputs() -> None:
+    from zhiwang.errors import UserError
+
+    recs = records({"resource": "gongan", "key": "1", "delivered": T1, "name": "吴十"})
+    with pytest.raises(UserError, match=r"pairs lack column\(s\) \['match_probability'\]"):
+        build_golden("person", recs, pa.table({"record_uid_l": ["a"], "record_uid_r": ["b"]}), None, None, None, release=1)
+    first = build_golden("person", recs, pairs(), None, None, None, release=3)
+    with pytest.raises(UserError, match="release 3 must come after the previous state's release 3"):
+        build_golden("person", recs, pairs(), first.state, None, None, release=3)
+    with pytest.raises(UserError, match="previous state is for 'person'"):
+        build_golden("building", recs, pairs(), first.state, None, None, release=4)

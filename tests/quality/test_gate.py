@@ -186,3 +186,36 @@ def test_empty_delivery(settings, resource, catalog) -> None:
     result, _, accepted = gate(settings, resource, catalog, [])
     assert (result.status, result.rows_accepted, result.rows_quarantined) == ("staged", 0, 0)
     assert pq.read_table(accepted).num_rows == 0
+
+
+def test_suite_is_built_from_the_catalog_and_cached(resource) -> None:
+    import datetime as dt
+
+    from quality.suite import suite_for
+
+    columns = None  # every planned check, no filtering by delivered columns
+    suite, plan = suite_for(resource, dt.date(2026, 11, 1), columns)
+    types = [e.expectation_type for e in suite.expectations]
+    assert len(types) == len(plan)
+    assert {"expect_column_values_to_be_valid_cn_id_number", "expect_column_pair_cn_id_to_match_gender",
+            "expect_column_pair_cn_id_to_match_birth_date", "expect_column_values_to_be_valid_cn_mobile",
+            "expect_column_values_to_be_valid_cn_division_code", "expect_column_values_to_be_cn_gender",
+            "expect_column_values_to_be_dates_in_range", "expect_column_values_to_be_in_set",
+            "expect_column_values_to_not_be_null", "expect_column_values_to_be_unique"} == set(types)
+    again, _ = suite_for(resource, dt.date(2026, 11, 1), columns)
+    assert again is suite
+    other_day, _ = suite_for(resource, dt.date(2026, 11, 2), columns)
+    assert other_day is not suite
+
+
+def test_missing_values_do_not_shift_verdicts(settings, resource, catalog) -> None:
+    rows = [person(i) for i in range(8)]
+    for i in (1, 2):
+        rows[i]["公民身份号码"] = None
+        rows[i]["手机号码"] = None
+    rows[5]["性别"] = "男" if rows[5]["性别"] == "女" else "女"
+    rows[6]["手机号码"] = "020-88886666"
+    result, quarantine, accepted = gate(settings, resource, catalog, rows)
+    flagged = {r["_row_number"]: [w["check"] for w in json.loads(r["_warnings"])]
+               for r in pq.read_table(accepted).to_pylist() if r["_warnings"]}
+    assert flagged == {6: ["cn_id_gender"], 7: ["cn_mobile"]}

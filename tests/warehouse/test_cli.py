@@ -32,6 +32,7 @@ def _resolve(home, tables) -> None:
         pq.write_table(table, folder / f"{name}.parquet")
 
 
+@pytest.mark.slow
 def test_publish_release_golden_commands(wh, tables):
     run("publish", code=2)  # nothing resolved yet: a plain-words error
     _resolve(wh.home, tables)
@@ -59,6 +60,7 @@ def test_publish_release_golden_commands(wh, tables):
     assert {m["release"] for m in mirrors.values()} == {3}
 
 
+@pytest.mark.slow
 def test_token_pull_audit_and_backup(wh, tables, tmp_path):
     _resolve(wh.home, tables)
     run("publish")

@@ -40,7 +40,7 @@ def _assert_release_one_is_what_readers_see(wh, first_person) -> None:
 
 @pytest.mark.slow
 def test_a_crash_at_every_step_leaves_the_previous_release(wh, catalog, monkeypatch):
-    tables = synthetic_tables(200, seed=3)
+    tables = synthetic_tables(100, seed=3)
     publish_release(wh, catalog, tables, build_mirrors=False)
     first_person = _sorted(read_table(wh, "person"))
     changed, _ = change_persons(tables, 0.05)
@@ -66,7 +66,7 @@ def test_a_crash_at_every_step_leaves_the_previous_release(wh, catalog, monkeypa
     second = current_release(wh)
     assert second.number == 2 and verify_release(wh, 2) == []
     assert _sorted(read_table(wh, "person")).equals(_sorted(changed["person"].cast(first_person.schema)))
-    assert read_table(wh, "changes", 2).filter(read_table(wh, "changes", 2).column("release").to_numpy() == 2).num_rows == 10
+    assert read_table(wh, "changes", 2).filter(read_table(wh, "changes", 2).column("release").to_numpy() == 2).num_rows == 5
 
 
 _CHILD = textwrap.dedent("""
@@ -91,9 +91,9 @@ _CHILD = textwrap.dedent("""
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", ["after_write:person", "before_record"])
-def test_sigkill_of_a_real_publish_process(wh, catalog, tmp_path, point):
-    tables = synthetic_tables(200, seed=4)
+def test_sigkill_of_a_real_publish_process(wh, catalog, tmp_path):
+    point = "after_write:links"  # five of six tables committed: the most tempting half release
+    tables = synthetic_tables(100, seed=4)
     publish_release(wh, catalog, tables, build_mirrors=False)
     first_person = _sorted(read_table(wh, "person"))
     changed, _ = change_persons(tables, 0.05)

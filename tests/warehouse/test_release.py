@@ -129,3 +129,17 @@ def test_row_delta_finds_inserts_updates_and_deletes(tables):
     prov[3] = [("name", {"resource": "other", "record_key": "k", "batch_id": "b"})]
     moved = old.set_column(old.schema.get_field_index("provenance"), "provenance", pa.array(prov, old.schema.field("provenance").type))
     assert row_delta(moved, old, ("golden_id",)).column("golden_id").to_pylist() == ["P000000003"]
+
+
+def test_comparable_handles_sliced_and_null_maps(tables):
+    from warehouse.diff import comparable
+
+    person = tables["person"]
+    sliced = person.slice(3, 4)
+    prov = sliced.column("provenance").to_pylist()
+    prov[1] = None
+    sliced = sliced.set_column(sliced.schema.get_field_index("provenance"), "provenance", pa.array(prov, person.schema.field("provenance").type))
+    strings = comparable(person.slice(3, 4)).column("provenance").to_pylist()
+    assert len(set(strings)) == 4 and all(s.startswith("name\x1fgongan_population\x1f") for s in strings)
+    assert strings[0].count("\x1e") == len(prov[0]) - 1
+    assert comparable(sliced).column("provenance").to_pylist()[1] is None

@@ -8,14 +8,13 @@ The same rules as ``zhiwang catalog validate`` apply, so the UI and the CLI neve
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from catalog.models import Catalog, Resource
-    from zhiwang.errors import Problem
+    from zhiwang.errors import Problem, ProblemsError
 
 
 @dataclass
@@ -37,7 +36,7 @@ class CatalogScan:
         """One message for the import error: every problem with its file and key."""
         return str(self.error())
 
-    def error(self):  # noqa: ANN201 - zhiwang.errors.ProblemsError
+    def error(self) -> ProblemsError:
         from zhiwang.errors import ProblemsError
 
         return ProblemsError(
@@ -45,13 +44,6 @@ class CatalogScan:
             "`zhiwang catalog validate`. The ingest DAGs of all other resources still load:",
             self.problems,
         )
-
-
-def catalog_dir() -> Path:
-    """``ZHIWANG_CATALOG`` or the city's catalog, resolved the same way as the CLI does."""
-    from zhiwang.settings import get_settings
-
-    return get_settings().catalog_dir
 
 
 def _belongs_to(problem_where: str, resource_file: str) -> bool:
@@ -64,9 +56,10 @@ def scan_catalog(directory: str | Path | None = None) -> CatalogScan:
     A resource is kept when no problem points into its own YAML file. Problems elsewhere (departments.yaml,
     core_fields.yaml) are reported but do not hold back ingestion of sound resources.
     """
+    from zhiwang.settings import get_settings
     from zhiwang.validation import validate_catalog
 
-    root = Path(directory or os.environ.get("ZHIWANG_CATALOG") or catalog_dir()).expanduser().resolve()
+    root = get_settings(catalog=directory).catalog_dir  # the argument, else ZHIWANG_CATALOG, else the city's
     load, problems = validate_catalog(root)
     scan = CatalogScan(directory=load.directory, problems=problems)
     for rid, resource in load.resources.items():

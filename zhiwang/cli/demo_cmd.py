@@ -52,5 +52,64 @@ def generate(
     if summary["skipped_resources"]:
         console.print(f"Not generated (unknown to the demo city): {', '.join(summary['skipped_resources'])}",
                       highlight=False)
+    mistakes = Table(title="Mistakes injected (rows)")
+    mistakes.add_column("kind")
+    mistakes.add_column("rows", justify="right")
+    mistakes.add_column("resources", justify="right")
+    for kind, count in summary["noise_totals"].items():
+        where = sum(1 for info in summary["resources"].values() if kind in info["noise"])
+        mistakes.add_row(kind, f"{count:,}", str(where))
+    console.print(mistakes)
     kinds = len(summary["noise_totals"])
     console.print(f"{kinds} kinds of mistakes injected; done in {summary['seconds']} s.", highlight=False)
+
+
+@app.command("run")
+@user_errors
+def run(
+    persons: Annotated[int, typer.Option("--persons", min=50, help="Residents of the demo city.")] = 5_000,
+    seed: Annotated[int, typer.Option("--seed", help="Same seed, same city, byte for byte.")] = 7,
+    deliveries: Annotated[int, typer.Option("--deliveries", min=1, max=3, help="Monthly deliveries to run through.")] = 2,
+    home: HomeOption = None, catalog: CatalogOption = None, json_out: JsonOption = False,
+) -> None:
+    """Generate the demo city and run the whole chain once per delivery, then print a summary."""
+    import time
+
+    from zhiwang.cli.ingest_cmd import delivery_table
+    from zhiwang.demo import generate_city
+    from zhiwang.pipeline import run_all
+    from zhiwang.validation import load_valid_catalog
+
+    settings = settings_from(home, catalog)
+    cat = load_valid_catalog(settings.catalog_dir)
+    results = []
+    for delivery in range(1, deliveries + 1):
+        start = time.perf_counter()
+        if not json_out:
+            console.rule(f"Delivery {delivery}: generating {persons:,} persons (seed {seed})")
+        generate_city(settings, persons=persons, seed=seed, delivery=delivery, catalog=cat)
+        generated = time.perf_counter() - start
+        summary = run_all(settings, cat)
+        summary.stages = {"generate": generated, **summary.stages}
+        totals = summary.totals()
+        results.append({"delivery": delivery, "stages": summary.stages, "totals": totals, **summary.extra})
+        if json_out:
+            continue
+        console.print(delivery_table(summary.deliveries))
+        console.print(
+            f"Delivery {delivery}: read {totals['rows_read']:,} rows → {totals['rows_staged']:,} staged, "
+            f"{totals['rows_quarantined']:,} quarantined (counts reconcile for every delivery). "
+            + "; ".join(f"{k} {v:.1f} s" for k, v in summary.stages.items()), highlight=False,
+        )
+    if json_out:
+        print_json({"persons": persons, "seed": seed, "home": str(settings.home), "deliveries": results})
+        return
+    console.rule("Where to look")
+    console.print(
+        f"data home: {settings.home}\n"
+        f"  quarantine (rows and reasons): zhiwang quarantine list --resource <id>\n"
+        f"  feedback to departments:       {settings.feedback}/<provider>/\n"
+        f"  quality scorecard:             zhiwang quality scorecard\n"
+        f"  offline quality report:        zhiwang quality report  (writes {settings.quality_docs}/index.html)\n"
+        f"  ground truth of the demo city: {settings.demo}", highlight=False,
+    )

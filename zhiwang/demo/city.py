@@ -39,6 +39,7 @@ def generate_city(settings: Settings, persons: int, seed: int, delivery: int = 1
         raise ConfigError(f"the catalog at {catalog.directory} has none of the demo city's resources "
                           f"({', '.join(SPECS)}); use the city's catalog (--catalog catalog)")
     skipped = sorted(set(catalog.resources) - set(SPECS))
+    _check_columns(resources)
 
     meta = truth.read_meta(settings.demo)
     same_city = meta.get("seed") == seed and meta.get("persons") == persons
@@ -97,3 +98,16 @@ def generate_city(settings: Settings, persons: int, seed: int, delivery: int = 1
         "skipped_resources": skipped, "truth": str(settings.demo), "seconds": round(time.perf_counter() - started, 2),
         "timings": timings,
     }
+
+
+def _check_columns(resources: list) -> None:  # noqa: ANN001 - list[Resource]
+    """The demo knows each department's columns; a catalog that renamed a required one cannot be served."""
+    problems = []
+    for res in resources:
+        known = {c.name for c in SPECS[res.id].columns}
+        missing = [f.column for f in res.fields if f.column not in known and (f.required or f.column in res.record_key)]
+        if missing:
+            problems.append(f"{res.id}: {', '.join(missing)}")
+    if problems:
+        raise ConfigError("the demo city cannot fill these required catalog columns (renamed in your catalog?): "
+                          + "; ".join(problems) + ". Use the city's catalog, or rename them back.")

@@ -45,7 +45,9 @@ class ExtractSpec:
 
 def scrambled(i: np.ndarray, width: int, salt: int = 0) -> np.ndarray:
     """A unique, unordered-looking number of ``width`` digits per index (a bijection mod 10**width)."""
-    return num((np.asarray(i, dtype=np.int64) * 7_654_321 + salt) % 10**width, width)
+    # Python integers (object arrays): i * multiplier overflows int64 for wide keys
+    mixed = (np.asarray(i, dtype=np.int64).astype(object) * 7_319_842_561_003 + 7_777_777 + salt) % 10**width
+    return num(mixed.astype(np.int64), width)
 
 
 def _p(key: str) -> Values:
