@@ -7,7 +7,7 @@ UV := $(BIN)/uv
 export AIRFLOW_HOME := $(CURDIR)
 export GX_ANALYTICS_ENABLED := False
 
-.PHONY: setup demo test test-fast services lint bench clean
+.PHONY: setup demo test test-fast services browser lint bench clean
 
 # uv itself is pinned and installed into the venv by pip; everything else comes from uv.lock.
 $(BIN)/python:
@@ -26,7 +26,10 @@ demo: setup
 services:
 	@bash scripts/services.sh
 
-test: setup services
+browser:
+	@bash scripts/browser.sh
+
+test: setup services browser
 	$(BIN)/python -m pytest
 
 test-fast: setup

@@ -114,18 +114,16 @@ def _stage(resource: Resource, catalog: Catalog, settings: Settings, state: Stat
     try:
         mapped = map_delivery(resource, landed, batch_id, mapped_path, quarantine)
     except (UnreadableFileError, DeliveryRejected) as exc:
-        rec.message = str(exc)
-        quarantine.write()
-        state.record(rec)
-        if delivery is not None:
-            delivery.reject(landed, str(exc))
-        return rec
+        return _reject_whole(resource, catalog, settings, state, landed, delivery, rec, str(exc), mapped_path)
 
     previous = _previous_rows(state, resource.id, batch_id)
     gate = run_gate(
         resource=resource, catalog=catalog, settings=settings, batch_id=batch_id, source_name=landed.source_name,
         mapped_path=mapped_path, quarantine=quarantine, previous_rows=previous, accepted_path=accepted_path,
     )
+    if gate.status == "rejected":
+        return _reject_whole(resource, catalog, settings, state, landed, delivery, rec,
+                             gate.message or "rejected by the quality gate", mapped_path)
     quarantine.write()
     rec.rows_read = mapped.rows_read
     rec.rows_quarantined = len(quarantine)
@@ -136,14 +134,29 @@ def _stage(resource: Resource, catalog: Catalog, settings: Settings, state: Stat
     notes = list(mapped.notes) + ([gate.message] if gate.message else [])
     rec.message = "; ".join(notes) or None
     if gate.status == "staged":
-        mapped_path.unlink(missing_ok=True)
+        mapped_path.unlink(missing_ok=True)  # a held delivery keeps it for `zhiwang quality release`
     _check_reconciled(rec, mapped.rows_mapped, gate.rows_quarantined)
     state.record(rec)
     if delivery is not None:
-        if gate.status == "rejected":
-            delivery.reject(landed, gate.message or "rejected by the quality gate")
-        else:
-            delivery.acknowledge()
+        delivery.acknowledge()
+    return rec
+
+
+def _reject_whole(resource: Resource, catalog: Catalog, settings: Settings, state: StateStore, landed: Landed,
+                  delivery: Delivery | None, rec: DeliveryRecord, message: str, mapped_path: Path) -> DeliveryRecord:
+    """Nothing of a rejected delivery is staged or quarantined row by row: the whole file goes back to the
+    department (``inbox/<resource>/_rejected/`` with the reason, and a feedback file), and counts are zero."""
+    from quality.feedback import write_rejection_feedback
+
+    mapped_path.unlink(missing_ok=True)
+    (settings.quarantine / resource.id / f"{rec.batch_id}.parquet").unlink(missing_ok=True)
+    rec.message = message
+    rec.rows_read = rec.rows_staged = rec.rows_quarantined = 0
+    write_rejection_feedback(settings=settings, resource=resource, catalog=catalog, batch_id=rec.batch_id,
+                             source_name=landed.source_name, message=message)
+    state.record(rec)
+    if delivery is not None:
+        delivery.reject(landed, message)
     return rec
 
 

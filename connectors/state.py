@@ -47,7 +47,8 @@ STATUSES = ("staged", "skipped", "rejected", "held")
 
 @dataclass
 class DeliveryRecord:
-    """One line of reconciliation: rows_read = rows_staged + rows_quarantined, always."""
+    """One line of reconciliation: rows_read = rows_staged + rows_quarantined (+ rows_held while a steward
+    decides on a held delivery); a rejected delivery is set aside whole and counts zero rows."""
 
     resource: str
     batch_id: str
@@ -74,6 +75,8 @@ class DeliveryRecord:
             "rows_read": self.rows_read, "rows_staged": self.rows_staged,
             "rows_quarantined": self.rows_quarantined, "status": self.status,
         }
+        if self.status == "held":  # waiting for a steward: neither staged nor quarantined yet
+            out["rows_held"] = self.rows_read - self.rows_staged - self.rows_quarantined
         if self.rows_warned:
             out["rows_warned"] = self.rows_warned
         if self.message:

@@ -98,3 +98,11 @@ def write_feedback(*, settings: Settings, resource: Resource, catalog: Catalog, 
     book.close()
     os.replace(tmp_xlsx, xlsx_path)
     return xlsx_path, csv_path
+
+
+def write_rejection_feedback(*, settings: Settings, resource: Resource, catalog: Catalog, batch_id: str,
+                             source_name: str, message: str, quarantined: list[dict[str, Any]] | None = None,
+                             ) -> tuple[Path, Path]:
+    """Feedback for a delivery rejected whole before the gate (e.g. staging found a required column missing)."""
+    return write_feedback(settings=settings, resource=resource, catalog=catalog, batch_id=batch_id,
+                          source_name=source_name, quarantined=quarantined or [], accepted=None, rejection=message)

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from warehouse.layout import publish_lock, sha256_file
+from warehouse.layout import exclusive_lock, publish_lock, sha256_file
 from zhiwang.errors import UserError
 from zhiwang.settings import Settings
 
@@ -32,7 +32,9 @@ def create_backup(settings: Settings, dest: Path) -> dict[str, Any]:
         raise UserError(f"Backup destination {dest} is not empty; choose a new directory.")
     dest.mkdir(parents=True, exist_ok=True)
     manifest: dict[str, Any] = {"format": 1, "files": {}}
-    with publish_lock(settings):
+    # The publish lock keeps registry and tables consistent; the audit log's own lock keeps a request being
+    # logged by a running server from leaving half a line in the copy.
+    with publish_lock(settings), exclusive_lock(settings.security / "audit.jsonl"):
         manifest["releases"] = [r.number for r in list_releases(settings)]
         for part in PARTS:
             source = settings.home / part

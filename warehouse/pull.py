@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from warehouse.mirror import RELEASE_SCHEMA
 from zhiwang.errors import UserError
+
+if TYPE_CHECKING:
+    from duckdb import DuckDBPyConnection
 
 DATA_TABLES = ("person", "legal_entity", "building")
 _DUCK_TYPES = {"string": "VARCHAR", "long": "BIGINT", "integer": "INTEGER", "short": "SMALLINT", "byte": "TINYINT",
@@ -111,7 +115,7 @@ def _preflight(profile: Path) -> None:
         raise PullError(f"The server at {endpoint} answered {response.status_code} to listing shares: {response.text[:200]}")
 
 
-def _pull_table(con: object, url: str, table: str, have: int | None, version: int) -> dict[str, object]:
+def _pull_table(con: DuckDBPyConnection, url: str, table: str, have: int | None, version: int) -> dict[str, object]:
     import delta_sharing
 
     exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [table]).fetchall()[0][0]

@@ -46,4 +46,15 @@ def run_all(settings: Settings, catalog: Catalog, on_delivery: Callable[[Deliver
     start = time.perf_counter()
     summary.deliveries = ingest_all(settings, catalog, on_delivery=on_delivery)
     summary.stages["ingest"] = time.perf_counter() - start
+    outcome = resolve_and_publish(settings, catalog)
+    summary.stages.update(outcome.timings)
+    summary.extra["release"] = outcome.release
+    summary.extra["entities"] = outcome.counts
     return summary
+
+
+def resolve_and_publish(settings: Settings, catalog: Catalog):  # noqa: ANN201 - ResolveOutcome
+    """Resolve → survive → links → publish a release → district mirrors."""
+    from entity_resolution.pipeline import resolve_and_publish as run
+
+    return run(settings, catalog)

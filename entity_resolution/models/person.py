@@ -5,14 +5,16 @@ needs no retraining. The trained model is ``person.json`` next to this file; run
 reproducible. Retrain with ``python -m entity_resolution.models.person --persons 20000 --seed 1`` (on
 synthetic people until the demo city's ground truth replaces them).
 
-A valid ID number match is decisive in practice: invalid numbers are None for matching (see
-``standardize.identifiers``), and an exact match of a valid one carries a weight no other disagreement
-outweighs; the probability covers records with a missing or mistyped number.
+A valid ID number match is decisive: invalid numbers are None for matching (see ``standardize.identifiers``),
+and a pair with the same valid number is returned with ``is_decisive`` whatever its probability (clustering
+keeps such edges); the probability covers records with a missing or mistyped number.
 """
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +45,11 @@ def standardize_persons(records: pd.DataFrame, id_column: str = "record_id") -> 
     import pandas as pd
 
     from entity_resolution import standardize as s
+    from zhiwang.errors import UserError
+
+    if id_column not in records:
+        raise UserError(f"person records have no {id_column!r} column (columns: {', '.join(map(str, records))}): "
+                        "pass the record identifier column as id_column")
 
     def column(name: str) -> pd.Series:
         return records[name] if name in records else pd.Series([None] * len(records), index=records.index)
@@ -92,12 +99,19 @@ def person_settings() -> Any:
     )
 
 
-def _linker(matching: pd.DataFrame, settings: Any) -> Linker:
+@contextmanager
+def _linker(matching: pd.DataFrame, settings: Any) -> Iterator[Linker]:
+    """A linker on its own in-memory DuckDB connection, closed on exit (PITFALLS: open connections have
+    crashed the interpreter at exit); read results into pandas inside the block."""
+    import duckdb
     from splink import DuckDBAPI, Linker
 
-    db_api = DuckDBAPI()
-    table = db_api.register(matching, dataset_display_name="person_records")
-    return Linker(table, settings, log_level="WARNING")
+    con = duckdb.connect()
+    try:
+        table = DuckDBAPI(connection=con).register(matching, dataset_display_name="person_records")
+        yield Linker(table, settings, log_level="WARNING")
+    finally:
+        con.close()
 
 
 def train_person_model(matching: pd.DataFrame, *, seed: int = 1, max_pairs: float = 2e6) -> dict[str, Any]:
@@ -108,13 +122,13 @@ def train_person_model(matching: pd.DataFrame, *, seed: int = 1, max_pairs: floa
     """
     from splink import block_on
 
-    linker = _linker(matching, person_settings())
-    training = linker.training
-    training.estimate_probability_two_random_records_match([block_on("id_number")], recall=0.7)
-    training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
-    training.estimate_parameters_using_expectation_maximisation(block_on("name_pinyin", "birth_date"))
-    training.estimate_parameters_using_expectation_maximisation(block_on("id_number"))
-    model = linker.misc.save_model_to_json()
+    with _linker(matching, person_settings()) as linker:
+        training = linker.training
+        training.estimate_probability_two_random_records_match([block_on("id_number")], recall=0.7)
+        training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
+        training.estimate_parameters_using_expectation_maximisation(block_on("name_pinyin", "birth_date"))
+        training.estimate_parameters_using_expectation_maximisation(block_on("id_number"))
+        model = linker.misc.save_model_to_json()
     # linker_uid names this run's temporary tables (a fresh one is made on load); DuckDB's parallel sums
     # differ in the last bits between runs: rounding keeps a retrain on the same data byte-identical.
     model.pop("linker_uid", None)
@@ -140,8 +154,9 @@ def save_model(model: dict[str, Any], path: Path = MODEL_PATH) -> Path:
 
 def predict_person_pairs(matching: pd.DataFrame, *, model: Path | dict[str, Any] = MODEL_PATH,
                          threshold: float = 0.5) -> pd.DataFrame:
-    """Scored pairs at or above ``threshold``: ``unique_id_l, unique_id_r, match_probability,
-    match_weight`` and the comparison levels (``gamma_*``), from the saved model."""
+    """Scored pairs at or above ``threshold``, and every pair sharing a valid ID number: ``unique_id_l,
+    unique_id_r, match_probability, match_weight, is_decisive``, the comparison levels (``gamma_*``) and the
+    matching columns, from the saved model."""
     import json
 
     from zhiwang.errors import ConfigError
@@ -151,8 +166,11 @@ def predict_person_pairs(matching: pd.DataFrame, *, model: Path | dict[str, Any]
             raise ConfigError(f"person model {model} not found: retrain it with "
                               "`python -m entity_resolution.models.person` or restore it from the repository")
         model = json.loads(model.read_text(encoding="utf-8"))
-    linker = _linker(matching, model)
-    return linker.inference.predict(threshold_match_probability=threshold).as_pandas_dataframe()
+    with _linker(matching, model) as linker:
+        # no threshold in SQL: a decisive pair must survive even when its other fields disagree
+        pairs = linker.inference.predict().as_pandas_dataframe()
+    pairs["is_decisive"] = (pairs["id_number_l"] == pairs["id_number_r"]).fillna(False).astype(bool)
+    return pairs[(pairs["match_probability"] >= threshold) | pairs["is_decisive"]].reset_index(drop=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ buildings; ``unit_key`` adds unit and room and identifies a flat.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,7 @@ from entity_resolution.standardize.places import (
     GUANGDONG_CITIES,
     PROVINCES,
     SHENZHEN_DISTRICTS,
+    SHENZHEN_STREETS,
     district_code,
     short_name,
 )
@@ -91,10 +92,13 @@ class Address:
         return f"{key}|{self.unit or ''}|{self.room}"
 
     def as_dict(self) -> dict[str, str | None]:
-        return {**asdict(self), "building_key": self.building_key, "unit_key": self.unit_key}
+        # a plain comprehension: dataclasses.asdict deep-copies and cost as much as the parse itself
+        return {**{name: getattr(self, name) for name in _FIELDS}, "building_key": self.building_key,
+                "unit_key": self.unit_key}
 
 
-ADDRESS_COLUMNS = [f.name for f in fields(Address)] + ["building_key", "unit_key"]
+_FIELDS = tuple(f.name for f in fields(Address))
+ADDRESS_COLUMNS = [*_FIELDS, "building_key", "unit_key"]
 
 
 def fold_address(value: str) -> str:
@@ -116,7 +120,7 @@ def _admin_patterns() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]
     bare_districts = {short_name(d) for d in districts}
     province = re.compile(f"^(?:{alt(set(PROVINCES))}|{alt({short_name(m) for m in _MUNICIPALITIES})}"
                           f"|(?:{alt({short_name(p) for p in PROVINCES})})"
-                          f"(?=(?:{alt({*CITIES, *(short_name(c) for c in CITIES), *districts})})))")
+                          f"(?=(?:{alt({*CITIES, *(short_name(c) for c in CITIES), *districts, *SHENZHEN_STREETS})})))")
     # A city's short name counts only when a district follows (深圳南山区); alone it may start a road name.
     city = re.compile(f"^(?:{alt(set(CITIES))}|深圳(?=(?:{alt(bare_districts)})))")
     # A bare district name (南山) counts unless a road or street word follows: 南山大道 is a road, 南山街道 a street.
@@ -182,6 +186,8 @@ def parse_address(value: object) -> Address | None:
         if m:
             number, text = m.group(1), text[m.end():]
     estate = text[:-2] if text.endswith("小区") and len(text) > 3 else text or None
+    if district is None and street in SHENZHEN_STREETS and city in (None, "深圳市", "深圳"):
+        district = SHENZHEN_STREETS[street]
     if district is not None:
         full = district if district.endswith("区") else district + "区"
         district = full if full in SHENZHEN_DISTRICTS else district

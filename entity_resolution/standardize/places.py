@@ -35,6 +35,23 @@ SHENZHEN_DISTRICTS = {
     "大鹏新区": None,
 }
 
+# The 74 streets (街道) of Shenzhen by district, to place an address that names its street but not its
+# district (深圳市粤海街道…). 大鹏新区's three streets have no district code (see above).
+_STREETS_BY_DISTRICT = {
+    "罗湖区": "桂园 黄贝 东门 翠竹 南湖 笋岗 东湖 莲塘 东晓 清水河",
+    "福田区": "园岭 南园 福田 沙头 香蜜湖 梅林 莲花 华富 福保 华强北",
+    "南山区": "南头 南山 沙河 蛇口 招商 粤海 桃源 西丽",
+    "宝安区": "新安 西乡 航城 福永 福海 沙井 新桥 松岗 燕罗 石岩",
+    "龙岗区": "平湖 坂田 布吉 南湾 横岗 龙城 龙岗 坪地 吉华 园山 宝龙",
+    "盐田区": "梅沙 盐田 沙头角 海山",
+    "龙华区": "观湖 民治 龙华 大浪 福城 观澜",
+    "坪山区": "坪山 马峦 碧岭 石井 坑梓 龙田",
+    "光明区": "光明 公明 新湖 凤凰 玉塘 马田",
+    "大鹏新区": "葵涌 大鹏 南澳",
+}
+SHENZHEN_STREETS = {f"{street}街道": district for district, streets in _STREETS_BY_DISTRICT.items()
+                    for street in streets.split()}
+
 
 def short_name(full: str) -> str:
     """广东省 → 广东, 深圳市 → 深圳, 广西壮族自治区 → 广西, 南山区 → 南山."""

@@ -74,9 +74,21 @@ def test_airflow_env_keeps_what_the_operator_set(tmp_path: Path) -> None:
     settings = get_settings(tmp_path / "home", REPO_ROOT / "catalog")
     pg = "postgresql+psycopg://postgres@127.0.0.1:5432/airflow"
     env = services.airflow_env(settings, base={"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": pg,
-                                               "AIRFLOW__API_AUTH__JWT_SECRET": "from-vault"})
+                                               "AIRFLOW__API_AUTH__JWT_SECRET": "from-vault",
+                                               "AIRFLOW_HOME": "/elsewhere", "ZHIWANG_HOME": "/other/home"})
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == pg
     assert env["AIRFLOW__API_AUTH__JWT_SECRET"] == "from-vault"
+    # but never another Airflow home or another data home than the one the command was given
+    assert (env["AIRFLOW_HOME"], env["ZHIWANG_HOME"]) == (str(REPO_ROOT), str(tmp_path / "home"))
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] == pg  # not the uninstalled asyncpg Airflow would pick
+
+
+def test_a_postgres_url_without_an_installed_driver_is_refused(tmp_path: Path) -> None:
+    from zhiwang.errors import ConfigError
+
+    settings = get_settings(tmp_path / "home", REPO_ROOT / "catalog")
+    with pytest.raises(ConfigError, match=r"postgresql://.*write postgresql\+psycopg://"):
+        services.airflow_env(settings, base={"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "postgresql://u@h/db"})
 
 
 def test_status_and_down_when_nothing_runs(tmp_path: Path) -> None:

@@ -15,7 +15,8 @@ _S2T = opencc.OpenCC("s2t")
 
 DISTRICTS = {"罗湖": "440303", "福田": "440304", "南山": "440305", "宝安": "440306", "龙岗": "440307",
              "盐田": "440308", "龙华": "440309", "坪山": "440310", "光明": "440311"}
-STREETS = ["粤海", "西乡", "民治", "布吉", "华强北"]
+STREETS = {"罗湖": ["东门", "清水河"], "福田": ["华强北", "福田"], "南山": ["粤海", "南山"], "宝安": ["西乡"],
+           "龙岗": ["布吉", "龙岗"], "盐田": ["沙头角"], "龙华": ["民治"], "坪山": ["坑梓"], "光明": ["公明"]}
 COMMUNITIES = ["科技园", "民乐", "桃源", "高新"]
 ROADS = [("科苑路", "科苑路"), ("深南大道", "深南大道"), ("高新南一道", "高新南1道"), ("建设二路", "建设2路"),
          ("东门步行街", "东门步行街"), ("桂庙路", "桂庙路"), ("白石巷", "白石巷")]
@@ -34,7 +35,7 @@ def addresses(draw):
     if building is None and unit is None:
         room = None  # a bare trailing number is a road number, not a room (see parse_address)
     parts = {
-        "district": district, "street": draw(st.none() | st.sampled_from(STREETS)),
+        "district": district, "street": draw(st.none() | st.sampled_from(STREETS[district])),
         "community": draw(st.none() | st.sampled_from(COMMUNITIES)), "road": road,
         "number": draw(st.integers(1, 9999)) if road else None, "estate": estate, "building": building,
         "unit": unit, "room": room,
@@ -47,7 +48,11 @@ def render(p, draw) -> str:
     num = (lambda n: cn_number(n)) if chinese else str
     out = [draw(st.sampled_from(["", "广东省", "广东"]))]
     city = draw(st.sampled_from(["深圳市", "深圳", ""]))
-    out += [city, p["district"] + ("区" if city != "深圳" or draw(st.booleans()) else "")]
+    # A street names its district, so an address with a street may leave the district out.
+    if not (p["street"] and city != "深圳" and draw(st.booleans())):
+        out += [city, p["district"] + ("区" if city != "深圳" or draw(st.booleans()) else "")]
+    else:
+        out.append(city)
     if p["street"]:
         out.append(p["street"] + draw(st.sampled_from(["街道", "街道办事处", "街道办"])))
     if p["community"]:
@@ -128,6 +133,8 @@ def test_examples():
     assert parse_address("深圳市福田区深南大道6008号").room is None  # a road number is not a room
     assert unit_key("宝安区碧海花园3-2-501") == unit_key("宝安区碧海花园三栋二单元五〇一室")
     assert parse_address("南山区南山大道1001号").road == "南山大道"  # 南山 here names the road, not the district
+    c = parse_address("深圳市南山街道南山大道1001号")  # the street places it in 南山区
+    assert (c.district_code, c.street, c.road) == ("440305", "南山街道", "南山大道")
     b = parse_address("北京市海淀区中关村大街1号")
     assert (b.province, b.city, b.district, b.district_code, b.road) == ("北京市", "北京市", "海淀区", None, "中关村大街")
     assert parse_address("不详") is None and parse_address(None) is None

@@ -17,7 +17,7 @@ from entity_resolution.models.person import (
     train_person_model,
 )
 from entity_resolution.models.synthetic import synthetic_people
-from zhiwang.errors import ConfigError
+from zhiwang.errors import ConfigError, UserError
 
 
 def _scores(records: pd.DataFrame, pairs: pd.DataFrame) -> tuple[float, float]:
@@ -50,6 +50,8 @@ def test_standardize_persons_columns():
     ]
     only_names = standardize_persons(pd.DataFrame({"record_id": [1], "name": ["王五"]}))
     assert only_names.loc[0, "name"] == "王五" and only_names.loc[0, "id_number"] is None
+    with pytest.raises(UserError, match="no 'record_id' column .* pass the record identifier column"):
+        standardize_persons(pd.DataFrame({"name": ["王五"]}))
 
 
 def test_shipped_model_links_fresh_synthetic_people():
@@ -60,6 +62,18 @@ def test_shipped_model_links_fresh_synthetic_people():
     pairs = predict_person_pairs(standardize_persons(records), threshold=0.5)
     precision, recall = _scores(records, pairs)
     assert precision >= 0.99 and recall >= 0.9, (precision, recall)
+
+
+def test_same_valid_id_is_decisive():
+    base = {"id_number": "110101199003076616", "phone": None, "residence_address": None}
+    records = pd.DataFrame([
+        {"record_id": 1, "name": "张伟", "birth_date": "1990-03-07", **base},
+        {"record_id": 2, "name": "李大海", "birth_date": "2001-11-30", **base},  # everything else disagrees
+        {"record_id": 3, "name": "王小明", "birth_date": "1985-01-01", **{**base, "id_number": None}},
+    ])
+    pairs = predict_person_pairs(standardize_persons(records), threshold=0.5)
+    assert pairs[["unique_id_l", "unique_id_r", "is_decisive"]].values.tolist() == [[1, 2, True]]
+    assert pairs.loc[0, "match_probability"] < 0.5  # kept for the ID, not for the probability
 
 
 def test_missing_model_is_a_user_error(tmp_path):

@@ -153,7 +153,7 @@ def _groups(raw: list[list[str]]) -> tuple[str, ...]:
     return tuple(out)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=15, deadline=None)
 @given(st.lists(partitions, min_size=2, max_size=3))
 def test_registry_invariants_over_successive_runs(runs: list[list[list[str]]]) -> None:
     prev: IdAssignment | None = None

@@ -26,7 +26,7 @@ def test_the_test_resource_is_clean() -> None:
 
 def test_unknown_check_is_located() -> None:
     out = messages(resource_with(2, ["cn_id_number", "cn_idnumber"]))
-    assert out == [f"resources/x.yaml: fields[2].checks[1] = 'cn_idnumber' is not a check; known checks: "
+    assert out == ["resources/x.yaml: fields[2].checks[1] = 'cn_idnumber' is not a check; known checks: "
                    "cn_division_code, cn_id_birth_date, cn_id_gender, cn_id_number, cn_mobile, cn_uscc, date_range, gender"]
 
 

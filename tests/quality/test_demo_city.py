@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
 from quality.quarantine import quarantine_path
 
-pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")]
+pytestmark = [pytest.mark.slow]
 
 # injected mistake → the check that must report it (on a field the catalog gives that check)
 EXPECTED = {
@@ -61,6 +60,10 @@ def test_demo_city_every_error_type_is_caught(settings) -> None:
         checks_in_catalog = {c.name for f in catalog.resources[rid].fields for c in f.checks} | {"record_key", "parse"}
         for t in rows:
             for kind in t["noise"]:
+                if kind.startswith("id_") and "id_15_digit" in t["noise"]:
+                    continue  # a legacy 15-digit number has no check character: a mistyped digit cannot show
+                if t["expected_quarantine"] and not kind.startswith("broken_"):
+                    continue  # staging stopped the row before the gate: its other mistakes are not judged
                 if kind in EXPECTED and EXPECTED[kind] in checks_in_catalog:
                     found[kind] |= reported[t["row_number"]]
                     assert EXPECTED[kind] in reported[t["row_number"]], (rid, t["row_number"], kind)

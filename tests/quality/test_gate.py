@@ -10,14 +10,11 @@ from typing import Any
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from catalog.models import Catalog, Resource
 from quality.gate import GateResult, run_gate
 from quality.quarantine import QuarantineWriter
 from tests.quality.conftest import RESOURCE, person, write_mapped
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
 def gate(settings: Any, resource: Resource, catalog: Catalog, rows: list[dict[str, Any]], *, batch: str = "b1",
@@ -219,3 +216,13 @@ def test_missing_values_do_not_shift_verdicts(settings, resource, catalog) -> No
     flagged = {r["_row_number"]: [w["check"] for w in json.loads(r["_warnings"])]
                for r in pq.read_table(accepted).to_pylist() if r["_warnings"]}
     assert flagged == {6: ["cn_id_gender"], 7: ["cn_mobile"]}
+
+
+def test_rejection_feedback_for_staging_rejections(settings, resource, catalog) -> None:
+    from quality.feedback import write_rejection_feedback
+
+    xlsx, csv_path = write_rejection_feedback(settings=settings, resource=resource, catalog=catalog, batch_id="b7",
+                                              source_name="人口.csv", message="人口.csv: required column 姓名 is missing")
+    assert xlsx.exists() and csv_path.parent == settings.feedback / "gongan"
+    (line,) = list(csv.DictReader(csv_path.read_text(encoding="utf-8-sig").splitlines()))
+    assert line["问题"] == "文件被拒收" and "姓名" in line["说明"]

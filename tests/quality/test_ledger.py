@@ -7,15 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from connectors.state import StateStore
 from tests.quality.conftest import deliver, person
 from zhiwang.cli import app
 from zhiwang.settings import get_settings
-
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 
 def cli(home: Path, catalog_dir: Path, *args: str) -> Any:
@@ -91,3 +88,13 @@ def test_unknown_resource_and_batch_are_user_errors(tmp_path, catalog_dir) -> No
     assert out.exit_code == 2 and "gongan_population" in out.output
     out = cli(home, catalog_dir, "quality", "release", "nope")
     assert out.exit_code == 2 and "No delivery 'nope'" in out.output
+
+
+def test_report_and_checks_commands(tmp_path, resource, catalog, catalog_dir) -> None:
+    settings = get_settings(tmp_path / "home", catalog_dir)
+    deliver(settings, resource, catalog, [person(i) for i in range(3)], "b1", "2026-11-01T09:00:00")
+    out = cli(settings.home, catalog_dir, "quality", "report", "--json")
+    assert out.exit_code == 0 and Path(json.loads(out.stdout)["report"]) == settings.quality_docs / "index.html"
+    checks = json.loads(cli(settings.home, catalog_dir, "quality", "checks", resource.id, "--json").stdout)
+    assert {"check": "cn_division_code", "column": "所属区划", "severity": "error", "params": {},
+            "nulls_on_warning": "district_code", "pair": None} in checks

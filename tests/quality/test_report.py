@@ -13,7 +13,6 @@ from quality.report import write_report
 from tests.quality.conftest import deliver, person
 from zhiwang.settings import get_settings
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 

@@ -21,7 +21,6 @@ class FileRef:
     partition_values: dict[str, str]
     version: int | None = None
     timestamp: int | None = None
-    stats: str | None = None
 
 
 def snapshot(table: Path, version: int) -> tuple[list[FileRef], dict[str, Any]]:
@@ -31,7 +30,7 @@ def snapshot(table: Path, version: int) -> tuple[list[FileRef], dict[str, Any]]:
 
     dt = DeltaTable(str(table), version=version)
     actions = pa.table(dt.get_add_actions(flatten=True))
-    files = [FileRef("add", path, int(size), {}, stats=None)
+    files = [FileRef("add", path, int(size), {})
              for path, size in zip(actions.column("path").to_pylist(), actions.column("size_bytes").to_pylist(), strict=True)]
     meta = dt.metadata()
     metadata = {

@@ -42,6 +42,7 @@ class Login:
     user: str
     password: str
     password_file: Path
+    logs: Path
 
 
 def venv_bin() -> Path:
@@ -60,9 +61,6 @@ def airflow_env(settings: Settings, port: int | None = None, base: dict[str, str
     state.mkdir(parents=True, exist_ok=True)
     port = port or int(env.get("AIRFLOW__API__PORT") or DEFAULT_PORT)
     defaults = {
-        "AIRFLOW_HOME": str(REPO_ROOT),
-        "ZHIWANG_HOME": str(settings.home),
-        "ZHIWANG_CATALOG": str(settings.catalog_dir),
         "GX_ANALYTICS_ENABLED": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{state / 'airflow.db'}",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(state / "logs"),
@@ -73,6 +71,11 @@ def airflow_env(settings: Settings, port: int | None = None, base: dict[str, str
     for key, value in defaults.items():
         if not env.get(key):
             env[key] = value
+    _async_database_url(env)
+    # the repository's airflow.cfg and DAGs, and the data home and catalog this command was given (--home wins
+    # over a ZHIWANG_HOME in the environment, as everywhere in the CLI)
+    env.update(AIRFLOW_HOME=str(REPO_ROOT), ZHIWANG_HOME=str(settings.home), ZHIWANG_CATALOG=str(settings.catalog_dir))
+    env.pop("AIRFLOW_CONFIG", None)  # would point Airflow at another airflow.cfg than the repository's
     # the API's address is ours to decide: loopback, and the port the other parts must call back on
     env["AIRFLOW__API__HOST"] = HOST
     env["AIRFLOW__API__PORT"] = str(port)
@@ -81,6 +84,18 @@ def airflow_env(settings: Settings, port: int | None = None, base: dict[str, str
     # Airflow starts parts of itself as `airflow` by name
     env["PATH"] = os.pathsep.join([str(venv_bin()), env.get("PATH", "")])
     return env
+
+
+def _async_database_url(env: dict[str, str]) -> None:
+    """Airflow also needs an async URL; for PostgreSQL it would derive ``postgresql+asyncpg``, which is not
+    installed, while psycopg 3 (installed) is async itself."""
+    url = env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+    scheme = url.split(":", 1)[0]
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg2"):
+        raise ConfigError(f"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN uses {scheme}://, whose driver (psycopg2) is not "
+                          "installed; write postgresql+psycopg://USER@HOST:PORT/DB instead.")
+    if scheme == "postgresql+psycopg" and not env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"):
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = url
 
 
 def _pids_file(settings: Settings) -> Path:
@@ -189,7 +204,7 @@ def up(settings: Settings, port: int = DEFAULT_PORT, timeout: float = 180.0) -> 
             raise RetriableError(f"Airflow did not start: {why}. Last lines of {log}:\n{_log_tail(log)}")
         time.sleep(1.0)
     return Login(url=f"http://{HOST}:{port}", user=ADMIN_USER, password=password,
-                 password_file=passwords_file(settings.home))
+                 password_file=passwords_file(settings.home), logs=logs)
 
 
 def down(settings: Settings, timeout: float = 30.0) -> list[str]:

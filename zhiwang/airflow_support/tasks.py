@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from zhiwang.settings import get_settings as _settings
+
+if TYPE_CHECKING:
+    from catalog.models import Catalog
 
 log = logging.getLogger(__name__)
 
 
-def _settings():  # noqa: ANN202 - zhiwang.settings.Settings, imported lazily
-    from zhiwang.settings import get_settings
-
-    return get_settings()
-
-
-def _sound_catalog(resource_id: str):  # noqa: ANN202 - catalog.models.Catalog
+def _sound_catalog(resource_id: str) -> Catalog:
     """The catalog's sound resources; fail without retry when this resource's own entry is broken, but
     never because some *other* entry is (a broken entry must not stop every department's ingestion)."""
     from airflow.sdk.exceptions import AirflowFailException
@@ -70,7 +69,7 @@ def ingest_validate_stage(resource_id: str, data_interval_start: datetime | None
     raise AirflowSkipException(f"No new delivery for {resource_id} in {data_interval_start} – {data_interval_end}.")
 
 
-def _report_catalog():  # noqa: ANN202 - catalog.models.Catalog
+def _report_catalog() -> Catalog:
     """The sound part of the catalog: reports cover every resource that can be ingested."""
     from zhiwang.airflow_support.catalog_scan import scan_catalog
 

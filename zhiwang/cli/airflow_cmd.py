@@ -28,11 +28,12 @@ def up_cmd(home: HomeOption = None, catalog: CatalogOption = None, port: PortOpt
     login = services.up(settings, port=port)
     if json_out:
         print_json({"url": login.url, "user": login.user, "password": login.password,
-                    "password_file": str(login.password_file)})
+                    "password_file": str(login.password_file), "logs": str(login.logs)})
         return
     console.print(f"Airflow is up: [bold]{login.url}[/]  login [bold]{login.user}[/] / {login.password}  "
                   f"(password kept in {login.password_file}; set ZHIWANG_AIRFLOW_ADMIN_PASSWORD to choose it). "
-                  "New DAGs start paused: switch a resource on in the UI. Stop with `zhiwang airflow down`.",
+                  f"New DAGs start paused: switch a resource on in the UI. Service logs: {login.logs}. "
+                  "Stop with `zhiwang airflow down`.",
                   highlight=False)
 
 

@@ -1,0 +1,1 @@
+"""Splink models per entity type; each trained model is a JSON file beside its module."""

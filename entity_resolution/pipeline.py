@@ -1,0 +1,153 @@
+"""The resolve stage: accepted source records → Splink pairs → clusters with stable golden IDs → golden
+records by survivorship → links → one golden library release (and the district mirrors built from it).
+
+Per entity type, a model module under ``entity_resolution/models/`` provides ``standardize_<…>(df,
+id_column)`` and ``predict_<entity>_pairs(matching)``; models work on canonical fields only, so a new
+resource needs no retraining. The resolve state (ID registry, xref) is saved only after the release is
+recorded, so a failed publish never advances golden IDs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from catalog.canonical import ENTITY_TYPES
+from entity_resolution.sources import load_source_records
+
+if TYPE_CHECKING:
+    from catalog.models import Catalog
+    from entity_resolution.golden import GoldenResult
+    from zhiwang.settings import Settings
+
+# entity → (model module, standardize function, predict function)
+MODELS: dict[str, tuple[str, str, str]] = {
+    "person": ("entity_resolution.models.person", "standardize_persons", "predict_person_pairs"),
+    "legal_entity": ("entity_resolution.models.legal_entity", "standardize_legal_entities", "predict_legal_entity_pairs"),
+    "building": ("entity_resolution.models.building", "standardize_buildings", "predict_building_pairs"),
+}
+PAIRS_SCHEMA = pa.schema([("record_uid_l", pa.string()), ("record_uid_r", pa.string()),
+                          ("match_probability", pa.float64()), ("is_decisive", pa.bool_())])
+
+
+@dataclass
+class ResolveOutcome:
+    release: int | None
+    results: dict[str, GoldenResult] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+def score_pairs(entity: str, records: pa.Table) -> pa.Table:
+    """Scored candidate pairs of one entity's records with its saved Splink model."""
+    if records.num_rows < 2:
+        return PAIRS_SCHEMA.empty_table()
+    module_name, standardize_name, predict_name = MODELS[entity]
+    module = importlib.import_module(module_name)
+    matching = getattr(module, standardize_name)(records.to_pandas(), id_column="record_uid")
+    pairs = getattr(module, predict_name)(matching)
+    if len(pairs) == 0:
+        return PAIRS_SCHEMA.empty_table()
+    return pa.table({
+        "record_uid_l": pa.array(pairs["unique_id_l"].astype(str).tolist(), pa.string()),
+        "record_uid_r": pa.array(pairs["unique_id_r"].astype(str).tolist(), pa.string()),
+        "match_probability": pa.array(pairs["match_probability"].astype(float).tolist(), pa.float64()),
+        "is_decisive": pa.array(pairs["is_decisive"].astype(bool).tolist(), pa.bool_()),
+    })
+
+
+def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: bool = True,
+                        note: str = "") -> ResolveOutcome:
+    """Resolve every entity type and publish the result as the next golden library release."""
+    from entity_resolution.golden import resolve_entity, save_state, state_dir
+    from entity_resolution.links import build_links
+    from warehouse.registry import current_release
+    from warehouse.release import publish_release
+
+    current = current_release(settings)
+    number = (current.number if current else 0) + 1
+    outcome = ResolveOutcome(release=None)
+    for entity in ENTITY_TYPES:
+        start = time.perf_counter()
+        records = load_source_records(settings, catalog, entity)
+        loaded = time.perf_counter()
+        pairs = score_pairs(entity, records)
+        scored = time.perf_counter()
+        result = resolve_entity(settings, catalog, entity, records, pairs, release=number)
+        outcome.results[entity] = result
+        outcome.timings[f"{entity}:load"] = loaded - start
+        outcome.timings[f"{entity}:match"] = scored - loaded
+        outcome.timings[f"{entity}:cluster+survive"] = time.perf_counter() - scored
+        outcome.counts[entity] = {"records": records.num_rows, "pairs": pairs.num_rows,
+                                  "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0)}
+
+    start = time.perf_counter()
+    golden = {entity: outcome.results[entity].golden for entity in ENTITY_TYPES}
+    links = build_links(golden["person"], golden["legal_entity"], golden["building"])
+    outcome.timings["links"] = time.perf_counter() - start
+    tables = {
+        **golden,
+        "xref": pa.concat_tables([outcome.results[e].xref for e in ENTITY_TYPES]),
+        "links": links.select(["relation", "from_id", "to_id"]),
+        "changes": pa.concat_tables([outcome.results[e].changes for e in ENTITY_TYPES]),
+    }
+    start = time.perf_counter()
+    release = publish_release(settings, catalog, tables, note=note, build_mirrors=False)
+    outcome.timings["publish"] = time.perf_counter() - start
+    if release.number != number:
+        raise RuntimeError(f"release {release.number} was published while resolving for {number}: another publish ran at the same time")
+    for entity, result in outcome.results.items():
+        save_state(state_dir(settings, entity), result.state)
+    outcome.release = release.number
+    outcome.counts["links"] = links.num_rows
+    _write_disagreements(settings, catalog, outcome)
+    if build_mirrors:
+        from warehouse.mirror import build_mirrors as build
+
+        start = time.perf_counter()
+        build(settings, catalog, release.number, golden=golden)
+        outcome.timings["mirrors"] = time.perf_counter() - start
+    return outcome
+
+
+def _active(golden: pa.Table) -> int:
+    import pyarrow.compute as pc
+
+    return pc.sum(pc.equal(golden.column("status"), "active")).as_py() or 0
+
+
+def _write_disagreements(settings: Settings, catalog: Catalog, outcome: ResolveOutcome) -> None:
+    """The correction loop: values that differ from the authoritative source go back to their provider."""
+    import csv
+
+    headers = {"golden_id": "主数据编码", "field": "字段", "authoritative_resource": "权威来源",
+               "authoritative_value": "权威值", "resource": "本部门资源", "record_key": "记录标识", "value": "本部门值"}
+    by_provider: dict[str, list[dict[str, Any]]] = {}
+    for entity, result in outcome.results.items():
+        for row in result.disagreements.to_pylist():
+            by_provider.setdefault(row.get("provider") or "unknown", []).append({"entity": entity, **row})
+    for provider, rows in by_provider.items():
+        folder = settings.feedback / provider
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"disagreements_release{outcome.release}.csv"
+        tmp = path.with_suffix(".csv.partial")
+        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["实体", *headers.values(), "说明"])
+            for r in rows:
+                shown = [_mask_if_identifier(r["field"], r.get(k)) if k.endswith("value") else r.get(k) for k in headers]
+                writer.writerow([r["entity"], *shown, "与权威来源不一致，请核实后更正 / differs from the authoritative source: check and correct"])
+        tmp.replace(path)
+    outcome.counts["disagreements"] = sum(len(v) for v in by_provider.values())
+
+
+def _mask_if_identifier(field_name: str, value: Any) -> Any:
+    from quality.quarantine import mask_value
+
+    if value is not None and field_name in ("id_number", "legal_rep_id_number", "phone") and isinstance(value, str):
+        return mask_value(value)
+    return value
