@@ -10,11 +10,16 @@ recorded, so a failed publish never advances golden IDs.
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from catalog.canonical import ENTITY_TYPES
 from entity_resolution.sources import load_source_records
@@ -60,56 +65,104 @@ def score_pairs(entity: str, records: pa.Table) -> pa.Table:
     })
 
 
+def next_release(settings: Settings) -> int:
+    """The number the next publish will get (resolution stamps its changes with it)."""
+    from warehouse.registry import current_release
+
+    current = current_release(settings)
+    return (current.number if current else 0) + 1
+
+
+def pending_dir(settings: Settings, release: int, entity: str) -> Path:
+    return settings.home / "resolve" / "_pending" / f"release_{release}" / entity
+
+
+def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, release: int) -> dict[str, Any]:
+    """Resolve one entity type for ``release`` and keep the result under ``resolve/_pending`` for the
+    publish stage (an Airflow task per entity runs this; reruns overwrite the same pending result)."""
+    from entity_resolution.golden import resolve_entity, save_state
+
+    start = time.perf_counter()
+    records = load_source_records(settings, catalog, entity)
+    loaded = time.perf_counter()
+    pairs = score_pairs(entity, records)
+    scored = time.perf_counter()
+    result = resolve_entity(settings, catalog, entity, records, pairs, release=release)
+    done = time.perf_counter()
+    folder = pending_dir(settings, release, entity)
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for name in ("golden", "xref", "changes", "disagreements"):
+        pq.write_table(getattr(result, name), tmp / f"{name}.parquet")
+    save_state(tmp / "state", result.state)
+    info = {
+        "entity": entity, "release": release, "records": records.num_rows, "pairs": pairs.num_rows,
+        "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
+        "timings": {"load": loaded - start, "match": scored - loaded, "cluster+survive": done - scored},
+    }
+    (tmp / "info.json").write_text(json.dumps(info), encoding="utf-8")
+    shutil.rmtree(folder, ignore_errors=True)
+    os.replace(tmp, folder)
+    return info
+
+
+def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: str = "") -> dict[str, Any]:
+    """Links, then publish the pending results of every entity as ``release``; promote the resolve state."""
+    from entity_resolution.golden import load_state, save_state, state_dir
+    from entity_resolution.links import build_links
+    from warehouse.release import publish_release
+    from zhiwang.errors import UserError
+
+    missing = [e for e in ENTITY_TYPES if not (pending_dir(settings, release, e) / "info.json").exists()]
+    if missing:
+        raise UserError(f"Cannot publish release {release}: entity types {', '.join(missing)} were not resolved "
+                        f"for it. Run the resolve stage first (zhiwang run).")
+    if next_release(settings) != release:
+        raise UserError(f"Release {release} is stale: release {next_release(settings) - 1} was published meanwhile. "
+                        "Resolve again (zhiwang run) to build the next release.")
+    parts = {e: {n: pq.read_table(pending_dir(settings, release, e) / f"{n}.parquet")
+                 for n in ("golden", "xref", "changes", "disagreements")} for e in ENTITY_TYPES}
+    start = time.perf_counter()
+    golden = {e: parts[e]["golden"] for e in ENTITY_TYPES}
+    links = build_links(golden["person"], golden["legal_entity"], golden["building"])
+    linked = time.perf_counter()
+    tables = {
+        **golden,
+        "xref": pa.concat_tables([parts[e]["xref"] for e in ENTITY_TYPES]),
+        "links": links.select(["relation", "from_id", "to_id"]),
+        "changes": pa.concat_tables([parts[e]["changes"] for e in ENTITY_TYPES]),
+    }
+    published = publish_release(settings, catalog, tables, note=note, build_mirrors=False)
+    for entity in ENTITY_TYPES:  # only now: a failed publish must not advance golden IDs
+        state = load_state(pending_dir(settings, release, entity) / "state")
+        if state is not None:
+            save_state(state_dir(settings, entity), state)
+    disagreements = _write_disagreements(settings, published.number, {e: parts[e]["disagreements"] for e in ENTITY_TYPES})
+    shutil.rmtree(settings.home / "resolve" / "_pending" / f"release_{release}", ignore_errors=True)
+    return {"release": published.number, "links": links.num_rows, "disagreements": disagreements,
+            "timings": {"links": linked - start, "publish": time.perf_counter() - linked}}
+
+
 def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: bool = True,
                         note: str = "") -> ResolveOutcome:
     """Resolve every entity type and publish the result as the next golden library release."""
-    from entity_resolution.golden import resolve_entity, save_state, state_dir
-    from entity_resolution.links import build_links
-    from warehouse.registry import current_release
-    from warehouse.release import publish_release
-
-    current = current_release(settings)
-    number = (current.number if current else 0) + 1
+    release = next_release(settings)
     outcome = ResolveOutcome(release=None)
     for entity in ENTITY_TYPES:
-        start = time.perf_counter()
-        records = load_source_records(settings, catalog, entity)
-        loaded = time.perf_counter()
-        pairs = score_pairs(entity, records)
-        scored = time.perf_counter()
-        result = resolve_entity(settings, catalog, entity, records, pairs, release=number)
-        outcome.results[entity] = result
-        outcome.timings[f"{entity}:load"] = loaded - start
-        outcome.timings[f"{entity}:match"] = scored - loaded
-        outcome.timings[f"{entity}:cluster+survive"] = time.perf_counter() - scored
-        outcome.counts[entity] = {"records": records.num_rows, "pairs": pairs.num_rows,
-                                  "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0)}
-
-    start = time.perf_counter()
-    golden = {entity: outcome.results[entity].golden for entity in ENTITY_TYPES}
-    links = build_links(golden["person"], golden["legal_entity"], golden["building"])
-    outcome.timings["links"] = time.perf_counter() - start
-    tables = {
-        **golden,
-        "xref": pa.concat_tables([outcome.results[e].xref for e in ENTITY_TYPES]),
-        "links": links.select(["relation", "from_id", "to_id"]),
-        "changes": pa.concat_tables([outcome.results[e].changes for e in ENTITY_TYPES]),
-    }
-    start = time.perf_counter()
-    release = publish_release(settings, catalog, tables, note=note, build_mirrors=False)
-    outcome.timings["publish"] = time.perf_counter() - start
-    if release.number != number:
-        raise RuntimeError(f"release {release.number} was published while resolving for {number}: another publish ran at the same time")
-    for entity, result in outcome.results.items():
-        save_state(state_dir(settings, entity), result.state)
-    outcome.release = release.number
-    outcome.counts["links"] = links.num_rows
-    _write_disagreements(settings, catalog, outcome)
+        info = resolve_entity_stage(settings, catalog, entity, release)
+        outcome.counts[entity] = {k: info[k] for k in ("records", "pairs", "golden_active", "review_open")}
+        outcome.timings.update({f"{entity}:{k}": v for k, v in info["timings"].items()})
+    published = publish_stage(settings, catalog, release, note=note)
+    outcome.release = published["release"]
+    outcome.counts["links"] = published["links"]
+    outcome.counts["disagreements"] = published["disagreements"]
+    outcome.timings.update(published["timings"])
     if build_mirrors:
         from warehouse.mirror import build_mirrors as build
 
         start = time.perf_counter()
-        build(settings, catalog, release.number, golden=golden)
+        build(settings, catalog, outcome.release)
         outcome.timings["mirrors"] = time.perf_counter() - start
     return outcome
 
@@ -120,20 +173,20 @@ def _active(golden: pa.Table) -> int:
     return pc.sum(pc.equal(golden.column("status"), "active")).as_py() or 0
 
 
-def _write_disagreements(settings: Settings, catalog: Catalog, outcome: ResolveOutcome) -> None:
+def _write_disagreements(settings: Settings, release: int, tables: dict[str, pa.Table]) -> int:
     """The correction loop: values that differ from the authoritative source go back to their provider."""
     import csv
 
     headers = {"golden_id": "主数据编码", "field": "字段", "authoritative_resource": "权威来源",
                "authoritative_value": "权威值", "resource": "本部门资源", "record_key": "记录标识", "value": "本部门值"}
     by_provider: dict[str, list[dict[str, Any]]] = {}
-    for entity, result in outcome.results.items():
-        for row in result.disagreements.to_pylist():
+    for entity, table in tables.items():
+        for row in table.to_pylist():
             by_provider.setdefault(row.get("provider") or "unknown", []).append({"entity": entity, **row})
     for provider, rows in by_provider.items():
         folder = settings.feedback / provider
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"disagreements_release{outcome.release}.csv"
+        path = folder / f"disagreements_release{release}.csv"
         tmp = path.with_suffix(".csv.partial")
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
             writer = csv.writer(fh)
@@ -141,8 +194,8 @@ def _write_disagreements(settings: Settings, catalog: Catalog, outcome: ResolveO
             for r in rows:
                 shown = [_mask_if_identifier(r["field"], r.get(k)) if k.endswith("value") else r.get(k) for k in headers]
                 writer.writerow([r["entity"], *shown, "与权威来源不一致，请核实后更正 / differs from the authoritative source: check and correct"])
-        tmp.replace(path)
-    outcome.counts["disagreements"] = sum(len(v) for v in by_provider.values())
+        os.replace(tmp, path)
+    return sum(len(v) for v in by_provider.values())
 
 
 def _mask_if_identifier(field_name: str, value: Any) -> Any:
