@@ -130,7 +130,8 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
     tables = {
         **golden,
         "xref": pa.concat_tables([parts[e]["xref"] for e in ENTITY_TYPES]),
-        "links": links.select(["relation", "from_id", "to_id"]),
+        "links": pa.table({"relation": links.column("link_type"), "from_id": links.column("from_id"),
+                           "to_id": links.column("to_id")}),
         "changes": pa.concat_tables([parts[e]["changes"] for e in ENTITY_TYPES]),
     }
     published = publish_release(settings, catalog, tables, note=note, build_mirrors=False)

@@ -136,6 +136,7 @@ def test_formats_stage_identically(home: Path, own_catalog: Path, tmp_path: Path
     import openpyxl
 
     rows = ROWS[:3]
+    drop_csv(home, "gb.csv", rows, encoding="gb18030")
     drop_csv(home, "u8bom.csv", rows, encoding="utf-8-sig")
     inbox = home / "inbox" / "minzheng_elderly"
     wb = openpyxl.Workbook()
@@ -148,12 +149,13 @@ def test_formats_stage_identically(home: Path, own_catalog: Path, tmp_path: Path
         for r in rows:
             fh.write(json.dumps(dict(zip(HEADER, r, strict=True)), ensure_ascii=False) + "\n")
     records = ingest_json(home, own_catalog)
-    assert [r["status"] for r in records] == ["staged"] * 3
+    assert [r["status"] for r in records] == ["staged"] * 4
     tables = []
     for rec in records:
         t = pq.read_table(home / "staging" / "minzheng_elderly" / f"{rec['batch_id']}.parquet")
         tables.append(t.drop_columns(["_batch_id", "_delivered_at"]).to_pylist())
-    assert tables[0] == tables[1] == tables[2]
+    assert tables[0] == tables[1] == tables[2] == tables[3]
+    assert {r["name"] for r in tables[0]} == {"张伟", "王芳", "李娜"}
 
 
 def test_crash_after_landing_is_resumed(home: Path, own_catalog: Path, monkeypatch: pytest.MonkeyPatch) -> None:

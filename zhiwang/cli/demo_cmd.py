@@ -75,7 +75,7 @@ def run(
     """Generate the demo city and run the whole chain once per delivery, then print a summary."""
     import time
 
-    from zhiwang.cli.ingest_cmd import delivery_table
+    from zhiwang.cli.ingest_cmd import delivery_table, release_line
     from zhiwang.demo import generate_city
     from zhiwang.pipeline import run_all
     from zhiwang.validation import load_valid_catalog
@@ -101,6 +101,8 @@ def run(
             f"{totals['rows_quarantined']:,} quarantined (counts reconcile for every delivery). "
             + "; ".join(f"{k} {v:.1f} s" for k, v in summary.stages.items()), highlight=False,
         )
+        if summary.extra.get("release"):
+            console.print(release_line(summary.extra), highlight=False)
     if json_out:
         print_json({"persons": persons, "seed": seed, "home": str(settings.home), "deliveries": results})
         return
@@ -111,5 +113,9 @@ def run(
         f"  feedback to departments:       {settings.feedback}/<provider>/\n"
         f"  quality scorecard:             zhiwang quality scorecard\n"
         f"  offline quality report:        zhiwang quality report  (writes {settings.quality_docs}/index.html)\n"
+        f"  golden library releases:       zhiwang release list\n"
+        f"  one golden record:             zhiwang golden show <ID>\n"
+        f"  district mirrors:              {settings.mirrors}/<district>/ (zhiwang mirror serve, then mirror pull)\n"
+        f"  steward review queue:          zhiwang review list\n"
         f"  ground truth of the demo city: {settings.demo}", highlight=False,
     )

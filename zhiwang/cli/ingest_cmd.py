@@ -24,6 +24,15 @@ def delivery_table(records: list[DeliveryRecord]) -> Table:
     return table
 
 
+def release_line(extra: dict) -> str:
+    """One sentence on the release a run published."""
+    ents = extra.get("entities", {})
+    counts = ", ".join(f"{ents[e]['golden_active']:,} {e}" for e in ("person", "legal_entity", "building") if e in ents)
+    return (f"golden library release {extra['release']}: {counts} (active golden records), "
+            f"{ents.get('links', 0):,} links, {ents.get('disagreements', 0):,} disagreements sent back to providers; "
+            "district mirrors rebuilt")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("ingest")
     @user_errors
@@ -65,3 +74,5 @@ def register(app: typer.Typer) -> None:
             f"read {totals['rows_read']} rows: {totals['rows_staged']} staged, {totals['rows_quarantined']} quarantined; "
             + ", ".join(f"{k} {v:.1f}s" for k, v in summary.stages.items()), highlight=False,
         )
+        if summary.extra.get("release"):
+            console.print(release_line(summary.extra), highlight=False)
