@@ -103,7 +103,7 @@ def main() -> None:
         build(mapped, args.rows)
         print(f"built {args.rows} rows in {time.perf_counter() - t0:.1f} s")
         table = pq.read_table(mapped)
-        suite, plan = suite_for(resource, reference_date(table), set(table.schema.names))
+        suite, plan = suite_for(resource, reference_date(mapped), set(table.schema.names))
         frame = _frame(table, sorted({c for p in plan for c in (p.target, p.pair) if c}))
         _, batch_definition = _context()
         figures = {}

@@ -54,8 +54,10 @@ def problem_rows(quarantined: list[dict[str, Any]], accepted: pa.Table | None, r
 
 
 def write_feedback(*, settings: Settings, resource: Resource, catalog: Catalog, batch_id: str, source_name: str,
-                   quarantined: list[dict[str, Any]], accepted: pa.Table | None, rejection: str | None) -> tuple[Path, Path]:
-    """Write both files for one delivery (replacing an earlier version, e.g. after a release)."""
+                   quarantined: list[dict[str, Any]], accepted: pa.Table | None, rejection: str | None,
+                   accepted_rows: int | None = None) -> tuple[Path, Path]:
+    """Write both files for one delivery (replacing an earlier version, e.g. after a release).
+    ``accepted`` may hold only the accepted rows that carry warnings; ``accepted_rows`` then gives the count."""
     rows = problem_rows(quarantined, accepted, rejection)
     xlsx_path, csv_path = feedback_paths(settings, resource.provider, batch_id)
     xlsx_path.parent.mkdir(parents=True, exist_ok=True)
@@ -66,7 +68,7 @@ def write_feedback(*, settings: Settings, resource: Resource, catalog: Catalog, 
         ("批次", batch_id),
         ("文件", source_name),
         ("隔离行数", len(quarantined)),
-        ("已入库行数", accepted.num_rows if accepted is not None else 0),
+        ("已入库行数", accepted_rows if accepted_rows is not None else (accepted.num_rows if accepted is not None else 0)),
         ("问题条数", len(rows)),
         ("说明", rejection or "隔离的记录未进入市级库；请按修改建议更正后重新报送（同一记录标识的更正会替代隔离记录）"),
     ]

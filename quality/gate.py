@@ -51,15 +51,15 @@ def run_gate(*, resource: Resource, catalog: Catalog, settings: Settings, batch_
              mapped_path: Path, quarantine: QuarantineWriter, previous_rows: int | None,
              accepted_path: Path) -> GateResult:
     """Validate one mapped delivery; see the module docstring."""
-    table = pq.read_table(mapped_path)
-    problems = schema_problems(resource, table.schema)
+    schema = pq.read_schema(mapped_path)
+    problems = schema_problems(resource, schema)
     if problems:
         message = (f"{source_name} (batch {batch_id}) is rejected whole, nothing from it is accepted: "
                    + "; ".join(problems) + ". Fix the file and deliver it again.")
         _feedback(resource, catalog, settings, batch_id, source_name, quarantine, None, message)
         return GateResult("rejected", 0, 0, 0, message, None)
 
-    rows_read = table.num_rows + len(quarantine)  # staging's quarantined rows were part of the delivery
+    rows_read = pq.ParquetFile(mapped_path).metadata.num_rows + len(quarantine)  # staging's quarantines count too
     if previous_rows and (previous_rows - rows_read) / previous_rows > resource.quality.hold_on_row_drop:
         drop = (previous_rows - rows_read) / previous_rows
         message = (f"{source_name} (batch {batch_id}) has {rows_read} rows, {drop:.0%} fewer than the previous delivery's "
@@ -68,7 +68,7 @@ def run_gate(*, resource: Resource, catalog: Catalog, settings: Settings, batch_
         return GateResult("held", 0, 0, 0, message, None)
 
     return apply_suite(resource=resource, catalog=catalog, settings=settings, batch_id=batch_id,
-                       source_name=source_name, table=table, quarantine=quarantine, accepted_path=accepted_path)
+                       source_name=source_name, mapped_path=mapped_path, quarantine=quarantine, accepted_path=accepted_path)
 
 
 def schema_problems(resource: Resource, schema: pa.Schema) -> list[str]:
@@ -90,15 +90,24 @@ def schema_problems(resource: Resource, schema: pa.Schema) -> list[str]:
     return out
 
 
-def reference_date(table: pa.Table) -> dt.date:
+def reference_date(mapped_path: Path) -> dt.date:
     """The delivery's date: bounds like "not after the delivery" use it, so a rerun judges alike."""
     import pyarrow.compute as pc
 
-    if "_delivered_at" in table.schema.names and table.num_rows:
-        latest = pc.max(table["_delivered_at"]).as_py()
+    if "_delivered_at" in pq.read_schema(mapped_path).names:
+        latest = pc.max(pq.read_table(mapped_path, columns=["_delivered_at"])["_delivered_at"]).as_py()
         if latest is not None:
             return latest.date() if isinstance(latest, dt.datetime) else latest
     return dt.date.today()
+
+
+def duplicate_keys(mapped_path: Path) -> pa.Array:
+    """Record keys that occur more than once in the whole delivery (one column read, not the rows)."""
+    import pyarrow.compute as pc
+
+    keys = pq.read_table(mapped_path, columns=["_record_key"])
+    counts = keys.group_by("_record_key").aggregate([("_record_key", "count")])
+    return counts.filter(pc.greater(counts["_record_key_count"], 1))["_record_key"].combine_chunks()
 
 
 def _frame(table: pa.Table, columns: list[str]) -> pd.DataFrame:
@@ -106,27 +115,68 @@ def _frame(table: pa.Table, columns: list[str]) -> pd.DataFrame:
     return table.select(columns).to_pandas(date_as_object=False)
 
 
+CHUNK_ROWS = 500_000
+"""Rows validated at a time: memory stays flat however large the delivery is."""
+
+
 def apply_suite(*, resource: Resource, catalog: Catalog, settings: Settings, batch_id: str, source_name: str,
-                table: pa.Table, quarantine: QuarantineWriter, accepted_path: Path) -> GateResult:
+                mapped_path: Path, quarantine: QuarantineWriter, accepted_path: Path) -> GateResult:
+    """Validate the delivery chunk by chunk; record-key uniqueness is judged over the whole delivery."""
+    import pyarrow.compute as pc
+
     from quality.suite import suite_for, validate_frame
 
-    reference = reference_date(table)
-    suite, plan = suite_for(resource, reference, set(table.schema.names))
+    reference = reference_date(mapped_path)
+    source = pq.ParquetFile(mapped_path)
+    columns = set(source.schema_arrow.names)
+    # uniqueness cannot be judged inside one chunk: the suite runs without it, duplicates are found up front
+    suite, plan = suite_for(resource, reference, columns)
+    unique_check = next((i for i, c in enumerate(plan) if c.check == "duplicate_record_key"), None)
+    duplicates = duplicate_keys(mapped_path) if unique_check is not None else pa.array([], pa.string())
+    if unique_check is not None:
+        suite, plan = suite_for(resource, reference, columns, skip=("duplicate_record_key",))
     needed = sorted({c for check in plan for c in (check.target, check.pair) if c})
-    failures = validate_frame(suite, plan, _frame(table, needed)).failures if table.num_rows and plan else {}
-    errors, warnings, nulls = _per_row(table, plan, failures, reference)
-
-    error_rows = sorted(errors)
-    if error_rows:
-        _quarantine(table, error_rows, errors, warnings, quarantine)
-    accepted = _accepted(table, set(error_rows), warnings, nulls)
-    rows_warned = _count_warned(accepted)
     accepted_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = accepted_path.with_suffix(".parquet.partial")
-    pq.write_table(accepted, tmp)
+    writer = pq.ParquetWriter(tmp, source.schema_arrow)
+    rows_accepted = rows_quarantined = rows_warned = 0
+    flagged: list[pa.Table] = []
+    try:
+        for batch in source.iter_batches(batch_size=CHUNK_ROWS):
+            table = pa.Table.from_batches([batch])
+            failures = validate_frame(suite, plan, _frame(table, needed)).failures if table.num_rows and plan else {}
+            errors, warnings, nulls = _per_row(table, plan, failures, reference)
+            if len(duplicates):
+                _add_duplicates(table, duplicates, resource, errors)
+            error_rows = sorted(errors)
+            if error_rows:
+                _quarantine(table, error_rows, errors, warnings, quarantine)
+            accepted = _accepted(table, set(error_rows), warnings, nulls)
+            writer.write_table(accepted.cast(source.schema_arrow))
+            rows_accepted += accepted.num_rows
+            rows_quarantined += len(error_rows)
+            warned = _warned_mask(accepted)
+            rows_warned += int(pc.sum(warned).as_py() or 0)
+            flagged.append(accepted.filter(warned))
+    finally:
+        writer.close()
     os.replace(tmp, accepted_path)  # readers see the whole file or the previous one, never half
-    _feedback(resource, catalog, settings, batch_id, source_name, quarantine, accepted, None)
-    return GateResult("staged", accepted.num_rows, len(error_rows), rows_warned, None, accepted_path)
+    warned_rows = pa.concat_tables(flagged) if flagged else None
+    _feedback(resource, catalog, settings, batch_id, source_name, quarantine, warned_rows, None, rows_accepted)
+    return GateResult("staged", rows_accepted, rows_quarantined, rows_warned, None, accepted_path)
+
+
+def _add_duplicates(table: pa.Table, duplicates: pa.Array, resource: Resource, errors: dict[int, list[Reason]]) -> None:
+    import pyarrow.compute as pc
+
+    from quality.rowcheck import explain
+
+    hit = pc.fill_null(pc.is_in(table["_record_key"], value_set=duplicates), False)
+    column = "、".join(resource.record_key)
+    for pos in pc.indices_nonzero(hit).to_pylist():
+        key = table["_record_key"][pos].as_py()
+        errors.setdefault(pos, []).append(Reason("duplicate_record_key", column,
+                                                 explain("duplicate_record_key", key, {}, None, column), key, "error"))
 
 
 def _per_row(table: pa.Table, plan: list[PlannedCheck], failures: dict[int, list[int]], reference: dt.date,
@@ -193,18 +243,18 @@ def _accepted(table: pa.Table, dropped: set[int], warnings: dict[int, list[Reaso
     return table
 
 
-def _count_warned(table: pa.Table) -> int:
+def _warned_mask(table: pa.Table) -> pa.Array:
     import pyarrow.compute as pc
 
     if "_warnings" not in table.schema.names or not table.num_rows:
-        return 0
-    flagged = pc.and_(pc.is_valid(table["_warnings"]), pc.not_equal(table["_warnings"], "[]"))
-    return int(pc.sum(pc.fill_null(flagged, False)).as_py() or 0)
+        return pa.array([False] * table.num_rows, pa.bool_())
+    return pc.fill_null(pc.and_(pc.is_valid(table["_warnings"]), pc.not_equal(table["_warnings"], "[]")), False)
 
 
 def _feedback(resource: Resource, catalog: Catalog, settings: Settings, batch_id: str, source_name: str,
-              quarantine: QuarantineWriter, accepted: pa.Table | None, rejection: str | None) -> None:
+              quarantine: QuarantineWriter, accepted: pa.Table | None, rejection: str | None,
+              accepted_rows: int | None = None) -> None:
     from quality.feedback import write_feedback
 
     write_feedback(settings=settings, resource=resource, catalog=catalog, batch_id=batch_id, source_name=source_name,
-                   quarantined=quarantine.entries(), accepted=accepted, rejection=rejection)
+                   quarantined=quarantine.entries(), accepted=accepted, rejection=rejection, accepted_rows=accepted_rows)

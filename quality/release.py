@@ -45,15 +45,14 @@ def release(settings: Settings, catalog: Catalog, batch_id: str, steward: str | 
     if not source.exists():
         raise UserError(f"The held delivery {batch_id} (file {rec.file}) has no mapped file at {source}; ingest the "
                         f"file again with `zhiwang ingest {resource.id}` after removing it from the ledger.")
-    table = pq.read_table(source)
-    problems = schema_problems(resource, table.schema)
+    problems = schema_problems(resource, pq.read_schema(source))
     if problems:  # the catalog changed since the hold
         raise UserError(f"Cannot release {batch_id} (file {rec.file}): " + "; ".join(problems))
 
     quarantine = QuarantineWriter(settings.quarantine, resource.id, batch_id)
     quarantine.load_existing()  # staging's quarantined rows of this delivery
     result = apply_suite(resource=resource, catalog=catalog, settings=settings, batch_id=batch_id,
-                         source_name=rec.file, table=table, quarantine=quarantine,
+                         source_name=rec.file, mapped_path=source, quarantine=quarantine,
                          accepted_path=accepted_path(settings, resource.id, batch_id))
     quarantine.write()
     rec.rows_staged = result.rows_accepted

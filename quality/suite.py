@@ -95,11 +95,13 @@ def _expectation(resource: Resource, check: PlannedCheck, index: int, reference:
     raise ValueError(f"no expectation for check {check.check!r}")
 
 
-def suite_for(resource: Resource, reference: dt.date, columns: set[str] | None = None) -> tuple[ExpectationSuite, list[PlannedCheck]]:
-    """The resource's suite for deliveries dated ``reference``; checks on absent columns are left out."""
+def suite_for(resource: Resource, reference: dt.date, columns: set[str] | None = None,
+              skip: tuple[str, ...] = ()) -> tuple[ExpectationSuite, list[PlannedCheck]]:
+    """The resource's suite for deliveries dated ``reference``; checks on absent columns, and checks named in
+    ``skip`` (judged elsewhere, e.g. uniqueness over the whole delivery), are left out."""
     plan = [c for c in plan_checks(resource)
-            if columns is None or (c.target in columns and (c.pair is None or c.pair in columns))]
-    entry = resource.model_dump_json() + "|" + ",".join(sorted(columns or ()))
+            if c.check not in skip and (columns is None or (c.target in columns and (c.pair is None or c.pair in columns)))]
+    entry = resource.model_dump_json() + "|" + ",".join(sorted(columns or ())) + "|" + ",".join(skip)
     key = (hashlib.sha256(entry.encode()).hexdigest()[:16], reference.isoformat())
     context, _ = _context()
     with _LOCK:

@@ -204,3 +204,17 @@ def test_refused_file_is_recorded_and_the_rest_still_ingested(home: Path, own_ca
     assert by_file["good.csv"]["status"] == "staged"
     assert by_file["link.csv"]["status"] == "rejected" and by_file["link.csv"]["message"]
     assert outside.read_text(encoding="utf-8") == "x\n"
+
+
+def test_gate_streams_in_chunks_and_finds_duplicates_across_them(home: Path, own_catalog: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import quality.gate
+
+    monkeypatch.setattr(quality.gate, "CHUNK_ROWS", 2)
+    rows = [ROWS[0], ROWS[1], ROWS[2], [*ROWS[0][:1], "张伟伟", *ROWS[0][2:]], ROWS[3]]
+    drop_csv(home, "dups.csv", rows)
+    [rec] = ingest_json(home, own_catalog)
+    assert (rec["rows_read"], rec["rows_staged"], rec["rows_quarantined"]) == (5, 2, 3)
+    quarantined = pq.read_table(home / "quarantine" / "minzheng_elderly" / f"{rec['batch_id']}.parquet").to_pylist()
+    checks = {q["_row_number"]: {r["check"] for r in q["reasons"]} for q in quarantined}
+    assert checks == {1: {"duplicate_record_key"}, 4: {"duplicate_record_key"}, 5: {"record_key"}}

@@ -34,13 +34,13 @@ def _resolve(home, tables) -> None:
 
 @pytest.mark.slow
 def test_publish_release_golden_commands(wh, tables):
-    run("publish", code=2)  # nothing resolved yet: a plain-words error
+    run("publish", "--from", str(wh.home / "resolved"), code=2)  # nothing handed over yet: a plain-words error
     _resolve(wh.home, tables)
-    first = json.loads(run("publish", "--json", "--note", "first"))
+    first = json.loads(run("publish", "--from", str(wh.home / "resolved"), "--json", "--note", "first"))
     assert first["release"] == 1 and first["tables"]["person"]["rows"] == tables["person"].num_rows
     changed, ids = change_persons(tables, 0.01)
     _resolve(wh.home, changed)
-    run("publish")
+    run("publish", "--from", str(wh.home / "resolved"))
     listing = json.loads(run("release", "list", "--json"))
     assert [r["release"] for r in listing] == [1, 2] and listing[0]["note"] == "first"
     diff = json.loads(run("release", "diff", "1", "2", "--json"))
@@ -63,7 +63,7 @@ def test_publish_release_golden_commands(wh, tables):
 @pytest.mark.slow
 def test_token_pull_audit_and_backup(wh, tables, tmp_path):
     _resolve(wh.home, tables)
-    run("publish")
+    run("publish", "--from", str(wh.home / "resolved"))
     profile = tmp_path / "district.share"
     run("mirror", "token", "create", "--district", "999", "--out", str(profile), code=2)
     with Server(wh) as server:

@@ -18,35 +18,35 @@ app = typer.Typer(
 
 
 def _register() -> None:
-    from zhiwang.cli import catalog_cmd, ingest_cmd
+    from zhiwang.cli import (
+        airflow_cmd,
+        audit_cmd,
+        backup_cmd,
+        catalog_cmd,
+        demo_cmd,
+        golden_cmd,
+        ingest_cmd,
+        mirror_cmd,
+        publish_cmd,
+        quality_cmd,
+        quarantine_cmd,
+        release_cmd,
+        review_cmd,
+    )
 
     app.add_typer(catalog_cmd.app, name="catalog")
-    ingest_cmd.register(app)
-    from zhiwang.cli import review_cmd
-
-    app.add_typer(review_cmd.app, name="review")
-    from zhiwang.cli import quality_cmd, quarantine_cmd
-
+    ingest_cmd.register(app)  # ingest, run
     app.add_typer(quality_cmd.app, name="quality")
     app.add_typer(quarantine_cmd.app, name="quarantine")
-    _register_warehouse()
-    from zhiwang.cli import airflow_cmd
-
-    app.add_typer(airflow_cmd.app, name="airflow")
-    from zhiwang.cli import demo_cmd
-
-    app.add_typer(demo_cmd.app, name="demo")
-
-
-def _register_warehouse() -> None:
-    from zhiwang.cli import audit_cmd, backup_cmd, golden_cmd, mirror_cmd, publish_cmd, release_cmd
-
-    publish_cmd.register(app)
+    app.add_typer(review_cmd.app, name="review")
+    publish_cmd.register(app)  # publish
     app.add_typer(release_cmd.app, name="release")
     app.add_typer(golden_cmd.app, name="golden")
     app.add_typer(mirror_cmd.app, name="mirror")
     app.add_typer(audit_cmd.app, name="audit")
     app.add_typer(backup_cmd.app, name="backup")
+    app.add_typer(demo_cmd.app, name="demo")
+    app.add_typer(airflow_cmd.app, name="airflow")
 
 
 _register()

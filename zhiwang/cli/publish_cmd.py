@@ -1,8 +1,8 @@
-"""zhiwang publish: publish the resolver's hand-over in ``<home>/resolved/`` as the next golden release.
+"""zhiwang publish: resolve the staged records and publish the next golden release (then the mirrors).
 
-The resolver leaves one Parquet file (or folder of Parquet files) per table: ``resolved/person.parquet``,
-``legal_entity``, ``building``, ``xref``, ``links`` and optionally ``changes`` (see warehouse/schema.py);
-the same tables passed in memory to ``warehouse.release.publish_release`` have the same effect.
+``--from DIR`` publishes golden tables prepared elsewhere instead: one Parquet file (or folder of Parquet
+files) per table, ``person``, ``legal_entity``, ``building``, ``xref``, ``links`` and optionally
+``changes`` (see warehouse/schema.py).
 """
 
 from __future__ import annotations
@@ -41,14 +41,21 @@ def register(app: typer.Typer) -> None:
         home: HomeOption = None, catalog: CatalogOption = None, json_out: JsonOption = False,
         note: Annotated[str, typer.Option(help="Free text kept with the release.")] = "",
         mirrors: Annotated[bool, typer.Option("--mirrors/--no-mirrors", help="Rebuild every district's mirror.")] = True,
+        source: Annotated[Path | None, typer.Option("--from", help="Publish golden tables from this folder instead of resolving.")] = None,
     ) -> None:
-        """Publish <home>/resolved/ as golden release N (atomic), then rebuild the district mirrors."""
+        """Resolve the staged records and publish golden release N (atomic), then rebuild the district mirrors."""
+        from warehouse.registry import get_release
         from warehouse.release import publish_release
         from zhiwang.validation import load_valid_catalog
 
         settings = settings_from(home, catalog)
-        release = publish_release(settings, load_valid_catalog(settings.catalog_dir), read_resolved(settings.home / "resolved"),
-                                  note=note, build_mirrors=mirrors)
+        cat = load_valid_catalog(settings.catalog_dir)
+        if source is not None:
+            release = publish_release(settings, cat, read_resolved(source), note=note, build_mirrors=mirrors)
+        else:
+            from entity_resolution.pipeline import resolve_and_publish
+
+            release = get_release(settings, resolve_and_publish(settings, cat, build_mirrors=mirrors, note=note).release)
         if json_out:
             print_json(release.summary())
             return
