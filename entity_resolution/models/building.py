@@ -8,6 +8,10 @@ code, street, community, sequence; housing and grid workers copy it where they k
 maps its own internal number to ``building_code`` would otherwise make unrelated buildings share a code, so
 any other value is None for matching. The same official code is decisive; different codes are not a veto,
 since planning keeps an old code next to the new one for some buildings.
+
+Trained on the demo city of 100,000 persons, seed 1; pairwise at threshold 0.5 on seed 2: F1 0.9996 at
+20,000 persons, 0.9986 at 200,000 (0.9966 with every code blanked); 0.9969 at 1,000,000 (seed 3). What is
+left is mostly distinct buildings that the city generator gave the same address.
 """
 
 from __future__ import annotations

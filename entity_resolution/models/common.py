@@ -34,36 +34,16 @@ M_FLOOR = 0.005
 U_FLOOR = 1e-5
 
 
-def finish_model(model: dict[str, Any], *, m_floor: float | None = M_FLOOR) -> dict[str, Any]:
-    """The saved form of a trained model: probabilities floored (unless ``m_floor`` is None), no run-specific
-    ``linker_uid``, floats rounded so that a retrain on the same data is byte-identical (DuckDB's parallel
+def finish_model(model: dict[str, Any], *, adjust: bool = True) -> dict[str, Any]:
+    """The saved form of a trained model: with ``adjust``, u corrected for the matches among random pairs
+    and m floored (:func:`deduct_matches_from_u`, :func:`floor_probabilities`); no run-specific
+    ``linker_uid``; floats rounded so that a retrain on the same data is byte-identical (DuckDB's parallel
     sums differ in the last bits between runs)."""
     model = dict(model)
     model.pop("linker_uid", None)
-    model = deduct_matches_from_u(model)
-    if m_floor is not None:
-        model = floor_probabilities(model, m_floor)
+    if adjust:
+        model = floor_probabilities(deduct_matches_from_u(model))
     return rounded(model)
-
-
-def deduct_matches_from_u(model: dict[str, Any]) -> dict[str, Any]:
-    """u estimated from random pairs counts the true matches among them too: observed u = λ·m + (1 − λ)·u.
-
-    With a few records per entity that share a near-unique key (a building key, a firm's name), λ·m is most
-    of the observed u, so the key's weight came out as if it merely matched the prior. Solve for u (at least
-    ``U_FLOOR``), with λ the model's ``probability_two_random_records_match``. Fixed u values stay as set.
-    """
-    import copy
-
-    model = copy.deepcopy(model)
-    lam = float(model.get("probability_two_random_records_match") or 0.0)
-    for comparison in model["comparisons"]:
-        for level in comparison["comparison_levels"]:
-            u, m = level.get("u_probability"), level.get("m_probability")
-            if level.get("is_null_level") or level.get("fix_u_probability") or u is None or m is None:
-                continue
-            level["u_probability"] = max((u - lam * m) / (1.0 - lam), U_FLOOR)
-    return model
 
 
 def floor_probabilities(model: dict[str, Any], m_floor: float = M_FLOOR, u_floor: float = U_FLOOR) -> dict[str, Any]:
@@ -85,6 +65,26 @@ def floor_probabilities(model: dict[str, Any], m_floor: float = M_FLOOR, u_floor
             raised = [max(lv.get(key) or 0.0, floor) for lv in free]
             for lv, value in zip(free, raised, strict=True):
                 lv[key] = value * budget / sum(raised)
+    return model
+
+
+def deduct_matches_from_u(model: dict[str, Any]) -> dict[str, Any]:
+    """u estimated from random pairs counts the true matches among them too: observed u = λ·m + (1 − λ)·u.
+
+    With a few records per entity that share a near-unique key (a building key, a firm's name), λ·m is most
+    of the observed u, so the key's weight came out as if it merely matched the prior. Solve for u (at least
+    ``U_FLOOR``), with λ the model's ``probability_two_random_records_match``. Fixed u values stay as set.
+    """
+    import copy
+
+    model = copy.deepcopy(model)
+    lam = float(model.get("probability_two_random_records_match") or 0.0)
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            u, m = level.get("u_probability"), level.get("m_probability")
+            if level.get("is_null_level") or level.get("fix_u_probability") or u is None or m is None:
+                continue
+            level["u_probability"] = max((u - lam * m) / (1.0 - lam), U_FLOOR)
     return model
 
 

@@ -7,6 +7,10 @@ model is ``legal_entity.json`` next to this file; retrain with
 A valid unified social credit code (USCC) is decisive: a pair with the same valid code is returned with
 ``is_decisive`` whatever its probability; an invalid code is None for matching, so a mistyped code that
 collides with another firm's cannot merge them. The probability covers records without a valid code.
+
+Trained on the demo city of 100,000 persons, seed 1; pairwise at threshold 0.5 on seed 2: F1 1.0 at 20,000
+and 200,000 persons (also with every USCC blanked); 0.9994 at 1,000,000 (seed 3), where all 76 wrong
+pairs are decisive: the generator gave 22 pairs of firms the same valid code.
 """
 
 from __future__ import annotations

@@ -13,14 +13,13 @@ keeps such edges); the probability covers records with a missing or mistyped num
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from entity_resolution.models import common
+
 if TYPE_CHECKING:
     import pandas as pd
-    from splink import Linker
 
 MODEL_PATH = Path(__file__).with_name("person.json")
 PERSON_MATCH_COLUMNS = ["unique_id", "id_number", "name", "name_pinyin", "birth_date", "phone", "building_key",
@@ -99,21 +98,6 @@ def person_settings() -> Any:
     )
 
 
-@contextmanager
-def _linker(matching: pd.DataFrame, settings: Any) -> Iterator[Linker]:
-    """A linker on its own in-memory DuckDB connection, closed on exit (PITFALLS: open connections have
-    crashed the interpreter at exit); read results into pandas inside the block."""
-    import duckdb
-    from splink import DuckDBAPI, Linker
-
-    con = duckdb.connect()
-    try:
-        table = DuckDBAPI(connection=con).register(matching, dataset_display_name="person_records")
-        yield Linker(table, settings, log_level="WARNING")
-    finally:
-        con.close()
-
-
 def train_person_model(matching: pd.DataFrame, *, seed: int = 1, max_pairs: float = 2e6) -> dict[str, Any]:
     """Estimate the model on standardized records; returns the settings dict Splink saves as JSON.
 
@@ -122,34 +106,20 @@ def train_person_model(matching: pd.DataFrame, *, seed: int = 1, max_pairs: floa
     """
     from splink import block_on
 
-    with _linker(matching, person_settings()) as linker:
+    with common.linker(matching, person_settings(), "person_records") as linker:
         training = linker.training
         training.estimate_probability_two_random_records_match([block_on("id_number")], recall=0.7)
         training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=seed)
         training.estimate_parameters_using_expectation_maximisation(block_on("name_pinyin", "birth_date"))
         training.estimate_parameters_using_expectation_maximisation(block_on("id_number"))
         model = linker.misc.save_model_to_json()
-    # linker_uid names this run's temporary tables (a fresh one is made on load); DuckDB's parallel sums
-    # differ in the last bits between runs: rounding keeps a retrain on the same data byte-identical.
-    model.pop("linker_uid", None)
-    return _rounded(model)
-
-
-def _rounded(value: Any, digits: int = 10) -> Any:
-    if isinstance(value, float):
-        return float(f"{value:.{digits}g}")
-    if isinstance(value, dict):
-        return {k: _rounded(v, digits) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v, digits) for v in value]
-    return value
+    # not adjusted: the person model's tests and shipped JSON predate the adjustments the firm and
+    # building models use (see common.finish_model); adopting them means retraining and re-measuring it
+    return common.finish_model(model, adjust=False)
 
 
 def save_model(model: dict[str, Any], path: Path = MODEL_PATH) -> Path:
-    import json
-
-    path.write_text(json.dumps(model, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    return path
+    return common.save_model(model, path)
 
 
 def predict_person_pairs(matching: pd.DataFrame, *, model: Path | dict[str, Any] = MODEL_PATH,
@@ -157,16 +127,8 @@ def predict_person_pairs(matching: pd.DataFrame, *, model: Path | dict[str, Any]
     """Scored pairs at or above ``threshold``, and every pair sharing a valid ID number: ``unique_id_l,
     unique_id_r, match_probability, match_weight, is_decisive``, the comparison levels (``gamma_*``) and the
     matching columns, from the saved model."""
-    import json
-
-    from zhiwang.errors import ConfigError
-
-    if isinstance(model, Path):
-        if not model.is_file():
-            raise ConfigError(f"person model {model} not found: retrain it with "
-                              "`python -m entity_resolution.models.person` or restore it from the repository")
-        model = json.loads(model.read_text(encoding="utf-8"))
-    with _linker(matching, model) as linker:
+    model = common.load_model(model, "person", "entity_resolution.models.person")
+    with common.linker(matching, model, "person_records") as linker:
         # no threshold in SQL: a decisive pair must survive even when its other fields disagree
         pairs = linker.inference.predict().as_pandas_dataframe()
     pairs["is_decisive"] = (pairs["id_number_l"] == pairs["id_number_r"]).fillna(False).astype(bool)
