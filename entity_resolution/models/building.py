@@ -16,7 +16,6 @@ left is mostly distinct buildings that the city generator gave the same address.
 
 from __future__ import annotations
 
-import argparse
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -161,29 +160,14 @@ def predict_building_pairs(matching: pd.DataFrame, *, model: Path | dict[str, An
                            threshold: float = 0.5) -> pd.DataFrame:
     """Scored pairs at or above ``threshold``, and every pair sharing an official building code:
     ``unique_id_l, unique_id_r, match_probability, match_weight, is_decisive``, levels and matching columns."""
-    settings = common.load_model(model, "building", __name__)
-    with common.linker(matching, settings, "building_records") as linker:
-        pairs = linker.inference.predict().as_pandas_dataframe()
-    pairs["is_decisive"] = (pairs["building_code_l"] == pairs["building_code_r"]).fillna(False).astype(bool)
-    return pairs[(pairs["match_probability"] >= threshold) | pairs["is_decisive"]].reset_index(drop=True)
+    return common.predict_pairs(matching, model, entity="building", module=__name__, table="building_records",
+                                decisive_column="building_code", threshold=threshold)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Retrain on a demo city (generated in a temporary home) and write ``building.json``; with
     ``--evaluate-seed`` also score the saved model on another city."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--persons", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=MODEL_PATH)
-    parser.add_argument("--evaluate-seed", type=int, default=None)
-    args = parser.parse_args(argv)
-    records = common.demo_city_records("building", args.persons, args.seed)
-    model = train_building_model(standardize_buildings(records), seed=args.seed)
-    print(f"wrote {save_model(model, args.out)} from {len(records)} demo records")
-    if args.evaluate_seed is not None:
-        test = common.demo_city_records("building", args.persons, args.evaluate_seed)
-        pairs = predict_building_pairs(standardize_buildings(test), model=args.out)
-        print(f"seed {args.evaluate_seed}: {common.pairwise_scores(test, pairs)}")
+    common.retrain_main("building", main.__doc__, MODEL_PATH, standardize_buildings, train_building_model, predict_building_pairs, argv)
 
 
 if __name__ == "__main__":

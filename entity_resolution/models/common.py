@@ -231,3 +231,35 @@ def demo_city_records(entity: str, persons: int, seed: int) -> pd.DataFrame:
         settings = get_settings(home=home)
         generate_city(settings, persons, seed)
         return demo_records(Path(home), entity, settings.catalog_dir)
+
+
+def predict_pairs(matching: pd.DataFrame, model: Path | dict[str, Any], *, entity: str, module: str, table: str,
+                  decisive_column: str, threshold: float) -> pd.DataFrame:
+    """Scored pairs at or above ``threshold`` plus every pair sharing a valid ``decisive_column`` value."""
+    settings = load_model(model, entity, module)
+    with linker(matching, settings, table) as active:
+        # no threshold in SQL: a decisive pair must survive even when its other fields disagree
+        pairs = active.inference.predict().as_pandas_dataframe()
+    pairs["is_decisive"] = (pairs[f"{decisive_column}_l"] == pairs[f"{decisive_column}_r"]).fillna(False).astype(bool)
+    return pairs[(pairs["match_probability"] >= threshold) | pairs["is_decisive"]].reset_index(drop=True)
+
+
+def retrain_main(entity: str, doc: str | None, model_path: Path, standardize: Any, train: Any, predict: Any,
+                 argv: list[str] | None = None) -> None:
+    """The ``python -m entity_resolution.models.<entity>`` command: retrain on a demo city generated in a
+    temporary home, write the model JSON, and with ``--evaluate-seed`` score it on another city."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--persons", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=model_path)
+    parser.add_argument("--evaluate-seed", type=int, default=None)
+    args = parser.parse_args(argv)
+    records = demo_city_records(entity, args.persons, args.seed)
+    model = train(standardize(records), seed=args.seed)
+    print(f"wrote {save_model(model, args.out)} from {len(records)} demo records")
+    if args.evaluate_seed is not None:
+        test = demo_city_records(entity, args.persons, args.evaluate_seed)
+        pairs = predict(standardize(test), model=args.out)
+        print(f"seed {args.evaluate_seed}: {pairwise_scores(test, pairs)}")

@@ -15,7 +15,6 @@ pairs are decisive: the generator gave 22 pairs of firms the same valid code.
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,30 +139,14 @@ def predict_legal_entity_pairs(matching: pd.DataFrame, *, model: Path | dict[str
                                threshold: float = 0.5) -> pd.DataFrame:
     """Scored pairs at or above ``threshold``, and every pair sharing a valid USCC: ``unique_id_l,
     unique_id_r, match_probability, match_weight, is_decisive``, the comparison levels and matching columns."""
-    settings = common.load_model(model, "legal entity", __name__)
-    with common.linker(matching, settings, "legal_entity_records") as linker:
-        # no threshold in SQL: a decisive pair must survive even when its other fields disagree
-        pairs = linker.inference.predict().as_pandas_dataframe()
-    pairs["is_decisive"] = (pairs["uscc_l"] == pairs["uscc_r"]).fillna(False).astype(bool)
-    return pairs[(pairs["match_probability"] >= threshold) | pairs["is_decisive"]].reset_index(drop=True)
+    return common.predict_pairs(matching, model, entity="legal entity", module=__name__, table="legal_entity_records",
+                                decisive_column="uscc", threshold=threshold)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Retrain on a demo city (generated in a temporary home) and write ``legal_entity.json``; with
     ``--evaluate-seed`` also score the saved model on another city."""
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("--persons", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--out", type=Path, default=MODEL_PATH)
-    parser.add_argument("--evaluate-seed", type=int, default=None)
-    args = parser.parse_args(argv)
-    records = common.demo_city_records("legal_entity", args.persons, args.seed)
-    model = train_legal_entity_model(standardize_legal_entities(records), seed=args.seed)
-    print(f"wrote {save_model(model, args.out)} from {len(records)} demo records")
-    if args.evaluate_seed is not None:
-        test = common.demo_city_records("legal_entity", args.persons, args.evaluate_seed)
-        pairs = predict_legal_entity_pairs(standardize_legal_entities(test), model=args.out)
-        print(f"seed {args.evaluate_seed}: {common.pairwise_scores(test, pairs)}")
+    common.retrain_main("legal_entity", main.__doc__, MODEL_PATH, standardize_legal_entities, train_legal_entity_model, predict_legal_entity_pairs, argv)
 
 
 if __name__ == "__main__":
