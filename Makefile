@@ -29,7 +29,7 @@ services:
 browser:
 	@bash scripts/browser.sh
 
-test: setup services browser
+test: setup services browser lint
 	$(BIN)/python -m pytest
 
 test-fast: setup

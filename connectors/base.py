@@ -82,13 +82,13 @@ class Delivery(ABC):
     def land(self, landing_dir: Path, batch_hint: str) -> Landed:
         """Move or write the delivery into ``landing_dir`` atomically and return the landed copy."""
 
-    def skip(self, message: str) -> None:
+    def skip(self, message: str) -> None:  # noqa: B027 - optional hook, nothing to do by default
         """The delivery was seen before: tidy up so it is not offered again."""
 
-    def acknowledge(self) -> None:
+    def acknowledge(self) -> None:  # noqa: B027 - optional hook
         """Staging succeeded: advance watermarks, clean the inbox."""
 
-    def reject(self, landed: Landed | None, message: str) -> None:
+    def reject(self, landed: Landed | None, message: str) -> None:  # noqa: B027 - optional hook
         """The delivery cannot be read: put it where its provider will see it, with the reason."""
 
 
@@ -172,7 +172,7 @@ class PulledDelivery(Delivery):
             delivered_at=self.window.end or datetime.fromtimestamp(final.stat().st_mtime),
         )
 
-    def acknowledge(self) -> None:
+    def acknowledge(self) -> None:  # noqa: B027 - optional hook
         state = self.connector.pending_state()
         if state is not None:
             self.connector.context.state.set_connector_state(self.connector.context.resource.id, state)

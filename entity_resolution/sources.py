@@ -46,7 +46,7 @@ def load_source_records(settings: Settings, catalog: Catalog, entity: str) -> pa
             return con.sql(f"SELECT {', '.join(f'NULL::VARCHAR AS {c}' for c in PROVENANCE_COLUMNS[:4])}, "
                                f"NULL::TIMESTAMP AS _delivered_at, {cols} LIMIT 0").to_arrow_table()
         parts = []
-        for order, (resource_id, path) in enumerate(files):
+        for order, (_resource_id, path) in enumerate(files):
             present = set(_columns(path))
             select = ", ".join(
                 f"TRY_CAST({f} AS {canonical_sql_type(f)}) AS {f}" if f in present else f"NULL::{canonical_sql_type(f)} AS {f}"

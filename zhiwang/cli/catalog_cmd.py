@@ -7,7 +7,6 @@ from rich.table import Table
 
 from zhiwang.cli.common import CatalogOption, HomeOption, JsonOption, console, print_json, settings_from, user_errors
 
-
 app = typer.Typer(help="The resource catalog (政务信息资源目录).", no_args_is_help=True)
 
 
