@@ -175,15 +175,19 @@ def _active(golden: pa.Table) -> int:
 
 
 def _write_disagreements(settings: Settings, release: int, tables: dict[str, pa.Table]) -> int:
-    """The correction loop: values that differ from the authoritative source go back to their provider."""
+    """The correction loop: values that still differ from the authoritative source once both are
+    standardized go back to their provider (formatting differences are not errors to correct)."""
     import csv
 
     headers = {"golden_id": "主数据编码", "field": "字段", "authoritative_resource": "权威来源",
                "authoritative_value": "权威值", "resource": "本部门资源", "record_key": "记录标识", "value": "本部门值"}
+    from entity_resolution.disagreements import material
+
     by_provider: dict[str, list[dict[str, Any]]] = {}
     for entity, table in tables.items():
         for row in table.to_pylist():
-            by_provider.setdefault(row.get("provider") or "unknown", []).append({"entity": entity, **row})
+            if material(row["field"], row.get("authoritative_value"), row.get("value")):
+                by_provider.setdefault(row.get("provider") or "unknown", []).append({"entity": entity, **row})
     for provider, rows in by_provider.items():
         folder = settings.feedback / provider
         folder.mkdir(parents=True, exist_ok=True)
