@@ -224,15 +224,19 @@ def _changes(entity: str, release: int, events: pa.Table, values: pa.Table, prev
 
 
 def resolve_entity(settings: Settings, catalog: Catalog | None, entity: str, records: pa.Table, pairs: pa.Table, *,
-                   release: int, threshold: float = 0.9, review_band: tuple[float, float] = (0.5, 0.9)) -> GoldenResult:
+                   release: int, threshold: float = 0.9, review_band: tuple[float, float] = (0.5, 0.9),
+                   constraints: pa.Table | None = None) -> GoldenResult:
     """The resolve stage for one entity as the pipeline runs it: previous state and stewards' decisions in,
-    golden tables out, this run's uncertain pairs queued for review. Save ``result.state`` with
+    golden tables out, this run's uncertain pairs queued for review. ``constraints`` are no-match decisions
+    the data proves (see constraints.py), applied after the stewards' own. Save ``result.state`` with
     :func:`save_state` only once the release is published, so a failed publish does not advance the IDs."""
     from entity_resolution.review import decisions_table, enqueue_uncertain
 
     previous = load_state(state_dir(settings, entity))
-    result = build_golden(entity, records, pairs, previous, decisions_table(settings, entity), catalog,
-                          release=release, threshold=threshold)
+    decisions = decisions_table(settings, entity)
+    if constraints is not None and constraints.num_rows:  # stewards' decisions first: theirs win a conflict
+        decisions = pa.concat_tables([decisions, constraints.select(decisions.column_names).cast(decisions.schema)])
+    result = build_golden(entity, records, pairs, previous, decisions, catalog, release=release, threshold=threshold)
     result.stats["review_open"] = enqueue_uncertain(settings, entity, pairs, with_record_uid(records),
                                                     lower=review_band[0], upper=review_band[1])
     return result

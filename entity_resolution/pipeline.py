@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.canonical import ENTITY_TYPES
+from entity_resolution.constraints import identifier_conflicts
 from entity_resolution.sources import load_source_records
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ MODELS: dict[str, tuple[str, str, str]] = {
     "legal_entity": ("entity_resolution.models.legal_entity", "standardize_legal_entities", "predict_legal_entity_pairs"),
     "building": ("entity_resolution.models.building", "standardize_buildings", "predict_building_pairs"),
 }
+CLUSTER_THRESHOLD = 0.9
+"""Pairs at or above this probability join a cluster; the band below it goes to steward review."""
 PAIRS_SCHEMA = pa.schema([("record_uid_l", pa.string()), ("record_uid_r", pa.string()),
                           ("match_probability", pa.float64()), ("is_decisive", pa.bool_())])
 
@@ -87,7 +90,9 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     loaded = time.perf_counter()
     pairs = score_pairs(entity, records)
     scored = time.perf_counter()
-    result = resolve_entity(settings, catalog, entity, records, pairs, release=release)
+    constraints = identifier_conflicts(entity, records, pairs, threshold=CLUSTER_THRESHOLD)
+    result = resolve_entity(settings, catalog, entity, records, pairs, release=release, threshold=CLUSTER_THRESHOLD,
+                            constraints=constraints)
     done = time.perf_counter()
     folder = pending_dir(settings, release, entity)
     tmp = folder.with_name(folder.name + ".partial")
@@ -99,6 +104,7 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     info = {
         "entity": entity, "release": release, "records": records.num_rows, "pairs": pairs.num_rows,
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
+        "identifier_conflicts": constraints.num_rows,
         "timings": {"load": loaded - start, "match": scored - loaded, "cluster+survive": done - scored},
     }
     (tmp / "info.json").write_text(json.dumps(info), encoding="utf-8")
