@@ -36,7 +36,8 @@ def staged_files(settings: Settings, catalog: Catalog, entity: str) -> list[tupl
 
 
 def load_source_records(settings: Settings, catalog: Catalog, entity: str) -> pa.Table:
-    """One row per current source record: provenance columns + every canonical field of the entity."""
+    """One row per current source record: provenance columns + every canonical field of the entity, each
+    in its standard form (entity_resolution/standardize/values.py)."""
     fields = CANONICAL_FIELDS[entity]
     files = staged_files(settings, catalog, entity)
     con = duckdb.connect()
@@ -62,9 +63,12 @@ def load_source_records(settings: Settings, catalog: Catalog, entity: str) -> pa
             "QUALIFY row_number() OVER (PARTITION BY record_uid ORDER BY _order DESC, _delivered_at DESC) = 1 "
             "ORDER BY record_uid"
         )
-        return con.sql(sql).to_arrow_table()
+        records = con.sql(sql).to_arrow_table()
     finally:
         con.close()
+    from entity_resolution.standardize.values import standardize_values
+
+    return standardize_values(entity, records)
 
 
 def _columns(path: Path) -> list[str]:
