@@ -69,6 +69,21 @@ def test_mirror_dag_runs_on_the_golden_asset_mapped_over_districts(use_catalog) 
     assert type(dag.task_dict["build_mirror"]).__name__ == "MappedOperator"
 
 
+def test_resolve_dag_runs_on_any_staging_asset_and_publishes_the_golden_asset(use_catalog) -> None:
+    from airflow.sdk import Asset, AssetAny
+
+    _, ids = use_catalog("city_a", 3)
+    dag = load_dagbag().dags["resolve_and_publish"]
+    staged = [Asset(uri=f"zhiwang://staging/{rid}", name=f"staging_{rid}", group="staging") for rid in sorted(ids)]
+    assert dag.timetable.asset_condition == AssetAny(*staged)
+    resolves = {f"resolve_{e}" for e in ("person", "legal_entity", "building")}
+    assert dag.task_dict["plan_release"].downstream_task_ids == resolves | {"publish"}
+    for task_id in resolves:
+        assert dag.task_dict[task_id].downstream_task_ids == {"publish"}
+    assert dag.task_dict["publish"].outlets == [Asset(uri="zhiwang://golden/release", name="golden_release", group="golden")]
+    assert dag.max_active_runs == 1
+
+
 def test_broken_entry_is_one_import_error_and_the_rest_still_load(use_catalog) -> None:
     root, ids = use_catalog("city_a", 4)
     broken = root / "resources" / ids[2]

@@ -136,3 +136,36 @@ def mapped_states(run) -> dict[str, str]:  # noqa: ANN001 - DagRun
     with create_session() as session:
         return {ti.rendered_map_index: ti.state for ti in run.get_task_instances(session=session)
                 if ti.task_id == "build_mirror"}
+
+
+def test_whole_chain_on_the_demo_city_ends_with_a_release_and_mirrors(airflow_db, tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ingest DAG, then resolve_and_publish, then build_mirrors, each through dag.test()."""
+    from warehouse.mirror import mirror_release
+    from warehouse.registry import current_release
+    from zhiwang.demo import generate_city
+    from zhiwang.settings import get_settings
+
+    city = Path(__file__).resolve().parents[2] / "catalog"
+    monkeypatch.setenv("ZHIWANG_CATALOG", str(city))
+    monkeypatch.setenv("ZHIWANG_HOME", str(tmp_path / "home"))
+    settings = get_settings()
+    generate_city(settings, persons=400, seed=5)
+    dagbag = load_dagbag()
+    assert dagbag.import_errors == {}
+    day = pendulum.datetime(2026, 11, 20, tz="Asia/Shanghai")
+    ingest = sorted(d for d in dagbag.dags if d.startswith("ingest_"))
+    assert len(ingest) >= 8
+    for dag_id in ingest:
+        assert dagbag.dags[dag_id].test(logical_date=day).state == "success", dag_id
+    run = dagbag.dags["resolve_and_publish"].test(logical_date=day)
+    assert run.state == "success", task_states(run)
+    release = current_release(settings)
+    assert release is not None and release.number == 1 and release.tables["person"].rows > 300
+    assert asset_events("zhiwang://golden/release") >= 1
+    run = dagbag.dags["build_mirrors"].test(logical_date=day)
+    assert run.state == "success"
+    from zhiwang.validation import load_valid_catalog
+
+    for code in load_valid_catalog(city).districts:
+        assert mirror_release(settings, code, 1) is not None, code

@@ -1,9 +1,9 @@
 """The DAGs after ingestion, wired through Assets: ingest → (resolve and publish) → mirrors.
 
-The golden Asset is updated by whatever publishes a golden release; the mirror DAG runs on it, mapped over the
-districts of districts.yaml. The resolve-and-publish DAG joins here once the resolution stage has a pipeline
-function to call (it will list every ``zhiwang://staging/<resource>`` Asset as its schedule and
-``GOLDEN_ASSET_URI`` as its outlet).
+The resolve-and-publish DAG runs when any resource's staging Asset is updated (an ingest staged new rows):
+it plans the release number, resolves person, legal entity and building in parallel tasks, then links and
+publishes the release, updating the golden Asset. The mirror DAG runs on that Asset, mapped over the
+districts of districts.yaml.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 GOLDEN_ASSET_URI = "zhiwang://golden/release"
 """Updated each time a golden release is published."""
 MIRROR_DAG_ID = "build_mirrors"
+RESOLVE_DAG_ID = "resolve_and_publish"
 
 
 def golden_asset():  # noqa: ANN201 - airflow.sdk.Asset
@@ -52,4 +53,39 @@ def mirror_dag() -> DAG:
             task_id="build_mirror", python_callable=build_district_mirror,
             map_index_template="{{ task.op_kwargs['district'] }}",  # the UI names each mapped task by its code
         ).expand(op_kwargs=districts.output)
+    return dag
+
+
+def resolve_publish_dag(resource_ids: list[str]) -> DAG:
+    """Scheduled on the staging Assets of ``resource_ids`` (any of them updated starts a run)."""
+    import pendulum
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import DAG, Asset, AssetAny
+
+    from catalog.canonical import ENTITY_TYPES
+    from zhiwang.airflow_support.ingest_dags import TIMEZONE, staging_asset_uri
+    from zhiwang.airflow_support.tasks import plan_release, publish_task, resolve_entity_task
+
+    assets = [Asset(uri=staging_asset_uri(rid), name=f"staging_{rid}", group="staging") for rid in sorted(resource_ids)]
+    with DAG(
+        dag_id=RESOLVE_DAG_ID,
+        description="一数一源 / resolve entities and publish the golden library",
+        doc_md="When any department's delivery has been staged: resolve person, legal entity and building "
+               "(Splink, stable golden IDs, survivorship) in parallel, then build the links and publish the "
+               "next golden release atomically. Same as `zhiwang publish`. The mirrors follow on the golden Asset.",
+        schedule=AssetAny(*assets) if assets else None,
+        start_date=pendulum.datetime(2026, 1, 1, tz=TIMEZONE),
+        catchup=False,
+        max_active_runs=1,  # releases are built one after another
+        default_args={"owner": "entity_resolution", "retries": 2, "retry_delay": timedelta(minutes=1),
+                      "retry_exponential_backoff": 2.0},
+        tags=["resolve", "golden"],
+    ) as dag:
+        release = PythonOperator(task_id="plan_release", python_callable=plan_release)
+        publish = PythonOperator(task_id="publish", python_callable=publish_task,
+                                 op_kwargs={"release": release.output}, outlets=[golden_asset()])
+        for entity in ENTITY_TYPES:
+            resolve = PythonOperator(task_id=f"resolve_{entity}", python_callable=resolve_entity_task,
+                                     op_kwargs={"entity": entity, "release": release.output})
+            resolve >> publish
     return dag

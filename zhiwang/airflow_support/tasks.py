@@ -124,3 +124,40 @@ def build_district_mirror(district: str) -> dict[str, Any]:
         raise AirflowFailException(str(exc)) from exc
     log.info("mirror %s: %s", district, result)
     return result
+
+
+def plan_release() -> int:
+    """The number of the release this run builds (resolution stamps its changes with it)."""
+    from entity_resolution.pipeline import next_release
+
+    return next_release(_settings())
+
+
+def resolve_entity_task(entity: str, release: int) -> dict[str, Any]:
+    """Resolve one entity type for ``release`` (person, legal entity and building run in parallel)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from entity_resolution.pipeline import resolve_entity_stage
+    from zhiwang.errors import UserError
+
+    try:
+        info = resolve_entity_stage(_settings(), _report_catalog(), entity, int(release))
+    except UserError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    log.info("resolved %s for release %s: %s", entity, release, info)
+    return info
+
+
+def publish_task(release: int) -> dict[str, Any]:
+    """Links, then publish the resolved entities as golden release ``release`` (updates the golden Asset)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from entity_resolution.pipeline import publish_stage
+    from zhiwang.errors import UserError
+
+    try:
+        info = publish_stage(_settings(), _report_catalog(), int(release), note="airflow resolve_and_publish")
+    except UserError as exc:
+        raise AirflowFailException(str(exc)) from exc
+    log.info("published release %s", info["release"])
+    return info
