@@ -58,3 +58,46 @@ def resolve_and_publish(settings: Settings, catalog: Catalog):  # noqa: ANN201 -
     from entity_resolution.pipeline import resolve_and_publish as run
 
     return run(settings, catalog)
+
+
+def run_through_airflow(settings: Settings, catalog: Catalog, delivery: int) -> RunSummary:
+    """The same chain, run by the Airflow DAGs (dag.test in a child process); the summary is read back from
+    the ledger and the release registry."""
+    import time
+
+    from connectors.state import StateStore
+    from warehouse.registry import current_release
+    from zhiwang.airflow_support.chain import run_chain
+
+    before = {d.batch_id for d in StateStore(settings.state_db).deliveries()}
+    start = time.perf_counter()
+    result = run_chain(settings, f"2026-{8 + delivery:02d}-02")
+    summary = RunSummary()
+    summary.stages["airflow"] = time.perf_counter() - start
+    summary.deliveries = [d for d in StateStore(settings.state_db).deliveries() if d.batch_id not in before]
+    failed = {dag: state for dag, state in result["dags"].items() if state != "success"}
+    if failed:
+        from zhiwang.errors import ZhiwangError
+
+        raise ZhiwangError(f"Airflow DAG runs did not succeed: {failed}; see {settings.home / 'airflow' / 'logs'}")
+    release = current_release(settings)
+    summary.extra["release"] = release.number if release else None
+    summary.extra["entities"] = _release_counts(settings, release.number) if release else {}
+    summary.extra["dags"] = result["dags"]
+    return summary
+
+
+def _release_counts(settings: Settings, number: int) -> dict[str, Any]:
+    import pyarrow.compute as pc
+
+    from warehouse.registry import read_table
+
+    counts: dict[str, Any] = {}
+    for entity in ("person", "legal_entity", "building"):
+        table = read_table(settings, entity, number)
+        counts[entity] = {"golden_active": int(pc.sum(pc.equal(table.column("status"), "active")).as_py() or 0)}
+    counts["links"] = read_table(settings, "links", number).num_rows
+    # the correction loop's files of this release (one CSV per provider, header line excluded)
+    files = settings.feedback.glob(f"*/disagreements_release{number}.csv")
+    counts["disagreements"] = sum(max(0, len(f.read_text(encoding="utf-8-sig").splitlines()) - 1) for f in files)
+    return counts

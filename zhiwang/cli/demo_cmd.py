@@ -70,6 +70,8 @@ def run(
     persons: Annotated[int, typer.Option("--persons", min=50, help="Residents of the demo city.")] = 5_000,
     seed: Annotated[int, typer.Option("--seed", help="Same seed, same city, byte for byte.")] = 7,
     deliveries: Annotated[int, typer.Option("--deliveries", min=1, max=3, help="Monthly deliveries to run through.")] = 2,
+    airflow: Annotated[bool, typer.Option("--airflow/--direct", help="Run the chain through the Airflow DAGs "
+                                          "(dag.test) or call the stages directly.")] = True,
     home: HomeOption = None, catalog: CatalogOption = None, json_out: JsonOption = False,
 ) -> None:
     """Generate the demo city and run the whole chain once per delivery, then print a summary."""
@@ -77,7 +79,7 @@ def run(
 
     from zhiwang.cli.ingest_cmd import delivery_table, release_line
     from zhiwang.demo import generate_city
-    from zhiwang.pipeline import run_all
+    from zhiwang.pipeline import run_all, run_through_airflow
     from zhiwang.validation import load_valid_catalog
 
     settings = settings_from(home, catalog)
@@ -89,7 +91,10 @@ def run(
             console.rule(f"Delivery {delivery}: generating {persons:,} persons (seed {seed})")
         generate_city(settings, persons=persons, seed=seed, delivery=delivery, catalog=cat)
         generated = time.perf_counter() - start
-        summary = run_all(settings, cat)
+        if airflow:
+            summary = run_through_airflow(settings, cat, delivery)
+        else:
+            summary = run_all(settings, cat)
         summary.stages = {"generate": generated, **summary.stages}
         totals = summary.totals()
         results.append({"delivery": delivery, "stages": summary.stages, "totals": totals, **summary.extra})
@@ -107,6 +112,9 @@ def run(
         print_json({"persons": persons, "seed": seed, "home": str(settings.home), "deliveries": results})
         return
     console.rule("Where to look")
+    if airflow:
+        console.print(f"steward UI: `zhiwang airflow up --home {settings.home}` starts Airflow on http://127.0.0.1:8080 "
+                      "(it prints the login); the DAG runs above are in its history.", highlight=False)
     console.print(
         f"data home: {settings.home}\n"
         f"  quarantine (rows and reasons): zhiwang quarantine list --resource <id>\n"
