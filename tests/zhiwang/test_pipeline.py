@@ -72,3 +72,15 @@ def test_mirrors_hold_only_their_districts_rows(city) -> None:
     for code in catalog.districts:
         table = DeltaTable(str(settings.mirrors / code / "person")).to_pyarrow_table()
         assert set(table.column("district_code").to_pylist()) <= {code}
+
+
+def test_publish_stage_is_idempotent_and_refuses_a_stale_release(city) -> None:
+    from entity_resolution.pipeline import next_release, publish_stage, resolve_entity_stage
+    from zhiwang.errors import UserError
+
+    settings, catalog, _ = city
+    assert publish_stage(settings, catalog, 2)["already_published"] is True  # a retry after the commit
+    stale = next_release(settings)
+    resolve_entity_stage(settings, catalog, "building", stale)
+    with pytest.raises(UserError, match="were not resolved"):
+        publish_stage(settings, catalog, stale)
