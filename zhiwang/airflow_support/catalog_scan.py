@@ -50,16 +50,36 @@ def _belongs_to(problem_where: str, resource_file: str) -> bool:
     return problem_where == resource_file or problem_where.startswith(resource_file + ":")
 
 
+_CACHE: dict[tuple[str, tuple[tuple[str, int, int], ...]], CatalogScan] = {}
+
+
+def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and modification times of the catalog's files: any edit gives a new fingerprint."""
+    files = sorted([*root.glob("*.yaml"), *root.glob("resources/*.yaml"), *root.glob("resources/*.yml")])
+    stats = [(str(f), f.stat()) for f in files if f.is_file()]
+    return tuple((name, st.st_size, st.st_mtime_ns) for name, st in stats)
+
+
 def scan_catalog(directory: str | Path | None = None) -> CatalogScan:
     """Read the catalog without raising for its content.
 
     A resource is kept when no problem points into its own YAML file. Problems elsewhere (departments.yaml,
-    core_fields.yaml) are reported but do not hold back ingestion of sound resources.
+    core_fields.yaml) are reported but do not hold back ingestion of sound resources. Several DAG files read
+    the catalog in one parse: an unchanged catalog is read once per process.
     """
     from zhiwang.settings import get_settings
-    from zhiwang.validation import validate_catalog
 
     root = get_settings(catalog=directory).catalog_dir  # the argument, else ZHIWANG_CATALOG, else the city's
+    key = (str(root), _fingerprint(root))
+    if key not in _CACHE:
+        _CACHE.clear()
+        _CACHE[key] = _scan(root)
+    return _CACHE[key]
+
+
+def _scan(root: Path) -> CatalogScan:
+    from zhiwang.validation import validate_catalog
+
     load, problems = validate_catalog(root)
     scan = CatalogScan(directory=load.directory, problems=problems)
     for rid, resource in load.resources.items():
