@@ -35,7 +35,7 @@ def staged_files(settings: Settings, catalog: Catalog, entity: str) -> list[tupl
     return out
 
 
-def load_source_records(settings: Settings, catalog: Catalog, entity: str) -> pa.Table:
+def load_source_records(settings: Settings, catalog: Catalog, entity: str, *, standardize: bool = True) -> pa.Table:
     """One row per current source record: provenance columns + every canonical field of the entity, each
     in its standard form (entity_resolution/standardize/values.py)."""
     fields = CANONICAL_FIELDS[entity]
@@ -66,6 +66,8 @@ def load_source_records(settings: Settings, catalog: Catalog, entity: str) -> pa
         records = con.sql(sql).to_arrow_table()
     finally:
         con.close()
+    if not standardize:  # as delivered (a baseline, a steward comparing with the source)
+        return records
     from entity_resolution.standardize.values import standardize_values
 
     return standardize_values(entity, records)
