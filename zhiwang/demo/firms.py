@@ -37,6 +37,15 @@ for _i in range(26):
 _ORG_BODY = np.frombuffer(ALPHABET.encode(), dtype=np.uint8)  # letters allowed in both codes
 
 
+def _org_bodies(rng: np.random.Generator, modern: np.ndarray) -> np.ndarray:
+    """8-character organisation-code bodies: MA5xxxxx for newer codes, 8 digits for older ones."""
+    n = len(modern)
+    body = np.where(modern[:, None], _ORG_BODY[rng.integers(0, 31, (n, 8))], 48 + rng.integers(0, 10, (n, 8)))
+    body[modern, 0], body[modern, 1], body[modern, 2] = ord("M"), ord("A"), ord("5")
+    body[~modern, 0] = 49 + rng.integers(0, 9, int((~modern).sum()))
+    return body
+
+
 def make_usccs(rng: np.random.Generator, division: np.ndarray) -> np.ndarray:
     """Valid 18-character codes: 91 (enterprise), 6-digit division, 9-character organisation code, check."""
     n = len(division)
@@ -45,9 +54,14 @@ def make_usccs(rng: np.random.Generator, division: np.ndarray) -> np.ndarray:
     code[:, 2:8] = np.asarray(division, dtype="S6").view(np.uint8).reshape(n, 6)
     # newer codes issued by the city look like MA5xxxxx; older ones are 8 digits
     modern = rng.random(n) < 0.6
-    body = np.where(modern[:, None], _ORG_BODY[rng.integers(0, 31, (n, 8))], 48 + rng.integers(0, 10, (n, 8)))
-    body[modern, 0], body[modern, 1], body[modern, 2] = ord("M"), ord("A"), ord("5")
-    body[~modern, 0] = 49 + rng.integers(0, 9, int((~modern).sum()))
+    body = _org_bodies(rng, modern)
+    # a code is issued once: redraw the few bodies that collide within their division
+    for _ in range(20):
+        _, first = np.unique(np.concatenate([code[:, 2:8], body], axis=1), axis=0, return_index=True)
+        dup = np.setdiff1d(np.arange(n), first)
+        if not len(dup):
+            break
+        body[dup] = _org_bodies(rng, modern[dup])
     code[:, 8:16] = body
     org = 11 - (_ORG_VALUE[body] * np.array(ORG_WEIGHTS)).sum(axis=1) % 11
     code[:, 16] = np.where(org == 10, ord("X"), np.where(org == 11, ord("0"), 48 + org % 10))
