@@ -46,6 +46,14 @@ def run_all(settings: Settings, catalog: Catalog, on_delivery: Callable[[Deliver
     start = time.perf_counter()
     summary.deliveries = ingest_all(settings, catalog, on_delivery=on_delivery)
     summary.stages["ingest"] = time.perf_counter() - start
+    from warehouse.registry import current_release
+
+    current = current_release(settings)
+    if current is not None and not any(d.status == "staged" for d in summary.deliveries):
+        # nothing new was accepted: the current release still holds (`zhiwang publish` forces a new one)
+        summary.extra["release"] = None
+        summary.extra["unchanged_release"] = current.number
+        return summary
     outcome = resolve_and_publish(settings, catalog)
     summary.stages.update(outcome.timings)
     summary.extra["release"] = outcome.release
@@ -81,6 +89,11 @@ def run_through_airflow(settings: Settings, catalog: Catalog, delivery: int) -> 
 
         raise ZhiwangError(f"Airflow DAG runs did not succeed: {failed}; see {settings.home / 'airflow' / 'logs'}")
     release = current_release(settings)
+    if not result.get("staged") and release is not None:
+        summary.extra["release"] = None
+        summary.extra["unchanged_release"] = release.number
+        summary.extra["dags"] = result["dags"]
+        return summary
     summary.extra["release"] = release.number if release else None
     summary.extra["entities"] = _release_counts(settings, release.number) if release else {}
     summary.extra["dags"] = result["dags"]

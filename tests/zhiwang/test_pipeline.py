@@ -84,3 +84,14 @@ def test_publish_stage_is_idempotent_and_refuses_a_stale_release(city) -> None:
     resolve_entity_stage(settings, catalog, "building", stale)
     with pytest.raises(UserError, match="were not resolved"):
         publish_stage(settings, catalog, stale)
+
+
+def test_a_run_with_nothing_new_keeps_the_current_release(city) -> None:
+    from warehouse.registry import current_release
+    from zhiwang.pipeline import run_all
+
+    settings, catalog, _ = city
+    summary = run_all(settings, catalog)
+    assert summary.deliveries == []
+    assert summary.extra["release"] is None and summary.extra["unchanged_release"] == 2
+    assert current_release(settings).number == 2

@@ -108,6 +108,9 @@ def run(
         )
         if summary.extra.get("release"):
             console.print(release_line(summary.extra), highlight=False)
+        elif summary.extra.get("unchanged_release"):
+            console.print(f"No new rows were accepted: golden library release {summary.extra['unchanged_release']} "
+                          "stays current (`zhiwang publish` resolves and publishes anyway).", highlight=False)
     if json_out:
         print_json({"persons": persons, "seed": seed, "home": str(settings.home), "deliveries": results})
         return

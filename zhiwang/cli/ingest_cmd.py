@@ -76,3 +76,6 @@ def register(app: typer.Typer) -> None:
         )
         if summary.extra.get("release"):
             console.print(release_line(summary.extra), highlight=False)
+        elif summary.extra.get("unchanged_release"):
+            console.print(f"No new rows were accepted: golden library release {summary.extra['unchanged_release']} "
+                          "stays current (`zhiwang publish` resolves and publishes anyway).", highlight=False)
