@@ -47,6 +47,12 @@ def ingest_resource(resource_id: str, window_start: datetime | None = None, wind
         landed = _landed_from_record(pending)
         if landed is not None:
             done(_stage(resource, catalog, settings, state, landed, pending.batch_id, None))
+        else:  # never leave a delivery silently half-done: say it is gone and how to recover
+            pending.status = "rejected"
+            pending.message = (f"the landed copy {pending.landed_path} disappeared before staging; nothing from "
+                               f"{pending.file} was staged. Ask {resource.provider} to deliver the file again.")
+            state.record(pending)
+            done(pending)
 
     context = ConnectorContext(resource=resource, settings=settings, state=state)
     connector_cls = get_connector_class(resource.source.connector)

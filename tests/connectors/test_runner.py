@@ -218,3 +218,19 @@ def test_gate_streams_in_chunks_and_finds_duplicates_across_them(home: Path, own
     quarantined = pq.read_table(home / "quarantine" / "minzheng_elderly" / f"{rec['batch_id']}.parquet").to_pylist()
     checks = {q["_row_number"]: {r["check"] for r in q["reasons"]} for q in quarantined}
     assert checks == {1: {"duplicate_record_key"}, 4: {"duplicate_record_key"}, 5: {"record_key"}}
+
+
+def test_a_lost_landed_copy_is_reported_not_left_pending(home: Path, own_catalog: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    import connectors.runner as runner
+
+    drop_csv(home, "a.csv", ROWS[:2])
+    monkeypatch.setattr(runner, "map_delivery", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        runner.ingest_resource("minzheng_elderly")
+    for landed in (home / "landing" / "minzheng_elderly").iterdir():
+        landed.unlink()
+    [rec] = runner.ingest_resource("minzheng_elderly")
+    assert rec.status == "rejected" and "disappeared before staging" in rec.message
+    assert rec.rows_read == rec.rows_staged + rec.rows_quarantined == 0
+    assert runner.ingest_resource("minzheng_elderly") == []
