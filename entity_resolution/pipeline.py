@@ -94,6 +94,11 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     result = resolve_entity(settings, catalog, entity, records, pairs, release=release, threshold=CLUSTER_THRESHOLD,
                             constraints=constraints)
     done = time.perf_counter()
+    if records.num_rows >= 2:
+        from entity_resolution.charts import write_charts
+
+        write_charts(settings, entity, records)
+    charted = time.perf_counter()
     folder = pending_dir(settings, release, entity)
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -105,7 +110,8 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
         "entity": entity, "release": release, "records": records.num_rows, "pairs": pairs.num_rows,
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
         "identifier_conflicts": constraints.num_rows,
-        "timings": {"load": loaded - start, "match": scored - loaded, "cluster+survive": done - scored},
+        "timings": {"load": loaded - start, "match": scored - loaded, "cluster+survive": done - scored,
+                    "charts": charted - done},
     }
     (tmp / "info.json").write_text(json.dumps(info), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)

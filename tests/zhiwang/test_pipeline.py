@@ -95,3 +95,18 @@ def test_a_run_with_nothing_new_keeps_the_current_release(city) -> None:
     assert summary.deliveries == []
     assert summary.extra["release"] is None and summary.extra["unchanged_release"] == 2
     assert current_release(settings).number == 2
+
+
+def test_splink_charts_for_stewards_render_offline(city) -> None:
+    import re
+
+    from entity_resolution.charts import charts_dir
+
+    settings, _, _ = city
+    for entity in ("person", "legal_entity", "building"):
+        folder = charts_dir(settings, entity)
+        names = {p.name for p in folder.glob("*.html")}
+        assert {"match_weights.html", "m_u_parameters.html", "waterfall_uncertain_pairs.html", "cluster_studio.html"} <= names
+        for page in folder.glob("*.html"):
+            html = page.read_text(encoding="utf-8")
+            assert not re.search(r"<script[^>]+src=[\"']https?://", html), f"{page} loads a script from the internet"
