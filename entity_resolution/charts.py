@@ -28,9 +28,9 @@ def write_charts(settings: Settings, entity: str, records: pa.Table, *, sample: 
     import duckdb
     from splink import DuckDBAPI, Linker
 
-    from entity_resolution.pipeline import MODELS
+    from entity_resolution.incremental import MATCHERS
 
-    module_name, standardize_name, _ = MODELS[entity]
+    module_name, standardize_name, _ = MATCHERS[entity]
     module = importlib.import_module(module_name)
     model = json.loads(Path(module.MODEL_PATH).read_text(encoding="utf-8"))
     model["retain_intermediate_calculation_columns"] = True  # the waterfall needs each comparison's weight

@@ -1,15 +1,14 @@
 """The resolve stage: accepted source records → Splink pairs → clusters with stable golden IDs → golden
 records by survivorship → links → one golden library release (and the district mirrors built from it).
 
-Per entity type, a model module under ``entity_resolution/models/`` provides ``standardize_<…>(df,
-id_column)`` and ``predict_<entity>_pairs(matching)``; models work on canonical fields only, so a new
-resource needs no retraining. The resolve state (ID registry, xref) is saved only after the release is
+Per entity type, a model module under ``entity_resolution/models/`` provides the standardization and the
+saved Splink model (entity_resolution/incremental.py scores new and changed records with it); models work on
+canonical fields only, so a new resource needs no retraining. The resolve state (ID registry, xref) is saved only after the release is
 recorded, so a failed publish never advances golden IDs.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import shutil
@@ -22,6 +21,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from catalog.canonical import ENTITY_TYPES
+from entity_resolution import incremental
 from entity_resolution.constraints import identifier_conflicts
 from entity_resolution.sources import load_source_records
 
@@ -30,12 +30,6 @@ if TYPE_CHECKING:
     from entity_resolution.golden import GoldenResult
     from zhiwang.settings import Settings
 
-# entity → (model module, standardize function, predict function)
-MODELS: dict[str, tuple[str, str, str]] = {
-    "person": ("entity_resolution.models.person", "standardize_persons", "predict_person_pairs"),
-    "legal_entity": ("entity_resolution.models.legal_entity", "standardize_legal_entities", "predict_legal_entity_pairs"),
-    "building": ("entity_resolution.models.building", "standardize_buildings", "predict_building_pairs"),
-}
 CLUSTER_THRESHOLD = 0.9
 """Pairs at or above this probability join a cluster; the band below it goes to steward review."""
 PAIRS_SCHEMA = pa.schema([("record_uid_l", pa.string()), ("record_uid_r", pa.string()),
@@ -48,24 +42,6 @@ class ResolveOutcome:
     results: dict[str, GoldenResult] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)
-
-
-def score_pairs(entity: str, records: pa.Table) -> pa.Table:
-    """Scored candidate pairs of one entity's records with its saved Splink model."""
-    if records.num_rows < 2:
-        return PAIRS_SCHEMA.empty_table()
-    module_name, standardize_name, predict_name = MODELS[entity]
-    module = importlib.import_module(module_name)
-    matching = getattr(module, standardize_name)(records.to_pandas(), id_column="record_uid")
-    pairs = getattr(module, predict_name)(matching)
-    if len(pairs) == 0:
-        return PAIRS_SCHEMA.empty_table()
-    return pa.table({
-        "record_uid_l": pa.array(pairs["unique_id_l"].astype(str).tolist(), pa.string()),
-        "record_uid_r": pa.array(pairs["unique_id_r"].astype(str).tolist(), pa.string()),
-        "match_probability": pa.array(pairs["match_probability"].astype(float).tolist(), pa.float64()),
-        "is_decisive": pa.array(pairs["is_decisive"].astype(bool).tolist(), pa.bool_()),
-    })
 
 
 def next_release(settings: Settings) -> int:
@@ -88,7 +64,8 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     start = time.perf_counter()
     records = load_source_records(settings, catalog, entity)
     loaded = time.perf_counter()
-    pairs = score_pairs(entity, records)
+    matched = incremental.score(settings, entity, records) if records.num_rows >= 2 else None
+    pairs = matched.pairs if matched is not None else PAIRS_SCHEMA.empty_table()
     scored = time.perf_counter()
     constraints = identifier_conflicts(entity, records, pairs, threshold=CLUSTER_THRESHOLD)
     result = resolve_entity(settings, catalog, entity, records, pairs, release=release, threshold=CLUSTER_THRESHOLD,
@@ -106,9 +83,12 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     for name in ("golden", "xref", "changes", "disagreements"):
         pq.write_table(getattr(result, name), tmp / f"{name}.parquet")
     save_state(tmp / "state", result.state)
+    if matched is not None:
+        incremental.save_pending(tmp / "match", matched, entity)
     info = {
         "entity": entity, "release": release, "records": records.num_rows, "pairs": pairs.num_rows,
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
+        "match_mode": matched.mode if matched else "none", "rescored": matched.rescored if matched else 0,
         "identifier_conflicts": constraints.num_rows,
         "timings": {"load": loaded - start, "match": scored - loaded, "cluster+survive": done - scored,
                     "charts": charted - done},
@@ -154,6 +134,7 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
         state = load_state(pending_dir(settings, release, entity) / "state")
         if state is not None:
             save_state(state_dir(settings, entity), state)
+        incremental.promote(settings, entity, pending_dir(settings, release, entity) / "match")
     disagreements = _write_disagreements(settings, published.number, {e: parts[e]["disagreements"] for e in ENTITY_TYPES})
     shutil.rmtree(settings.home / "resolve" / "_pending" / f"release_{release}", ignore_errors=True)
     return {"release": published.number, "links": links.num_rows, "disagreements": disagreements,
@@ -167,7 +148,8 @@ def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: 
     outcome = ResolveOutcome(release=None)
     for entity in ENTITY_TYPES:
         info = resolve_entity_stage(settings, catalog, entity, release)
-        outcome.counts[entity] = {k: info[k] for k in ("records", "pairs", "golden_active", "review_open")}
+        outcome.counts[entity] = {k: info[k] for k in ("records", "pairs", "golden_active", "review_open",
+                                                       "match_mode", "rescored")}
         outcome.timings.update({f"{entity}:{k}": v for k, v in info["timings"].items()})
     published = publish_stage(settings, catalog, release, note=note)
     outcome.release = published["release"]

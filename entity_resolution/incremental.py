@@ -1,0 +1,190 @@
+"""Incremental matching: a new delivery is scored against the city, not the city against itself.
+
+After each published release the matching rows (standardized) and the scored pairs of every entity are kept
+under ``resolve/_match/<entity>/``. The next run standardizes only records that are new or whose canonical
+values changed, scores them with Splink 5's ``predict_within`` (among themselves) and ``predict_between``
+(against the unchanged records), and keeps every earlier pair whose two records are unchanged. Clustering,
+stable IDs and survivorship then run over the whole city as before (they are cheap). A retrained model, a
+first run, or a run where most records changed falls back to scoring everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from catalog.canonical import CANONICAL_FIELDS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from zhiwang.settings import Settings
+
+# entity → (model module, standardize function, column whose valid value makes a pair decisive)
+MATCHERS: dict[str, tuple[str, str, str]] = {
+    "person": ("entity_resolution.models.person", "standardize_persons", "id_number"),
+    "legal_entity": ("entity_resolution.models.legal_entity", "standardize_legal_entities", "uscc"),
+    "building": ("entity_resolution.models.building", "standardize_buildings", "building_code"),
+}
+FULL_RESCORE_SHARE = 0.5
+"""Above this share of new or changed records, scoring everything is as cheap and simpler."""
+PAIR_COLUMNS = ["record_uid_l", "record_uid_r", "match_probability", "is_decisive"]
+
+
+@dataclass
+class Scored:
+    pairs: pa.Table
+    matching: pa.Table
+    """Matching rows of every current record, with ``fingerprint``: what the next run starts from."""
+    mode: str
+    """full | incremental"""
+    rescored: int
+
+
+def cache_dir(settings: Settings, entity: str) -> Path:
+    return settings.home / "resolve" / "_match" / entity
+
+
+def fingerprints(entity: str, records: pa.Table) -> pa.Array:
+    """A hash of each record's canonical values: a changed value means the record is matched again."""
+    con = duckdb.connect()
+    try:
+        con.register("r", records)
+        fields = ", ".join(f"coalesce(CAST({f} AS VARCHAR), '∅')" for f in CANONICAL_FIELDS[entity] if f in records.column_names)
+        return con.sql(f"SELECT md5(concat_ws('|', {fields})) AS fp FROM r").to_arrow_table().column("fp").combine_chunks()
+    finally:
+        con.close()
+
+
+def _model(entity: str) -> tuple[Any, dict[str, Any], str]:
+    module_name, _, _ = MATCHERS[entity]
+    module = importlib.import_module(module_name)
+    text = Path(module.MODEL_PATH).read_text(encoding="utf-8")
+    return module, json.loads(text), hashlib.sha256(text.encode()).hexdigest()
+
+
+def score(settings: Settings, entity: str, records: pa.Table, *, threshold: float = 0.5) -> Scored:
+    """Scored pairs for the current records, reusing the last published run's work where it still holds."""
+    module, model, model_sha = _model(entity)
+    _, standardize_name, decisive = MATCHERS[entity]
+    standardize = getattr(module, standardize_name)
+    records = records.append_column("fingerprint", fingerprints(entity, records))
+    cache = _load(settings, entity, model_sha)
+    if cache is not None:
+        old_matching, old_pairs = cache
+        known = dict(zip(old_matching.column("unique_id").to_pylist(), old_matching.column("fingerprint").to_pylist(), strict=True))
+        uids, fps = records.column("record_uid").to_pylist(), records.column("fingerprint").to_pylist()
+        changed = {u for u, f in zip(uids, fps, strict=True) if known.get(u) != f}
+        if len(changed) <= FULL_RESCORE_SHARE * max(len(uids), 1):
+            return _incremental(records, changed, old_matching, old_pairs, standardize, model, decisive, threshold)
+    matching = _standardized(records, standardize)
+    pairs = _predict(matching.drop_columns(["fingerprint"]).to_pandas(), None, model, decisive, threshold)
+    return Scored(pairs=pairs, matching=matching, mode="full", rescored=records.num_rows)
+
+
+def _incremental(records: pa.Table, changed: set[str], old_matching: pa.Table, old_pairs: pa.Table, standardize: Any,
+                 model: dict[str, Any], decisive: str, threshold: float) -> Scored:
+    current = set(records.column("record_uid").to_pylist())
+    stable = current - changed
+    is_changed = pc.is_in(records.column("record_uid"), value_set=pa.array(sorted(changed), pa.string()))
+    fresh = _standardized(records.filter(is_changed), standardize) if changed else old_matching.schema.empty_table()
+    kept_rows = old_matching.filter(pc.is_in(old_matching.column("unique_id"), value_set=pa.array(sorted(stable), pa.string())))
+    kept_pairs = old_pairs.filter(pc.and_(
+        pc.is_in(old_pairs.column("record_uid_l"), value_set=pa.array(sorted(stable), pa.string())),
+        pc.is_in(old_pairs.column("record_uid_r"), value_set=pa.array(sorted(stable), pa.string()))))
+    new_pairs = (_predict(fresh.drop_columns(["fingerprint"]).to_pandas(),
+                          kept_rows.drop_columns(["fingerprint"]).to_pandas(), model, decisive, threshold)
+                 if fresh.num_rows else kept_pairs.schema.empty_table())
+    matching = pa.concat_tables([kept_rows, fresh], promote_options="permissive")
+    return Scored(pairs=pa.concat_tables([kept_pairs, new_pairs], promote_options="permissive"), matching=matching,
+                  mode="incremental", rescored=len(changed))
+
+
+def _standardized(records: pa.Table, standardize: Any) -> pa.Table:
+    frame = standardize(records.to_pandas(), id_column="record_uid")
+    frame["fingerprint"] = records.column("fingerprint").to_pylist()
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    # an all-empty column has no type of its own; text is what a later run will put there
+    return table.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]))
+
+
+def _predict(new: pd.DataFrame, existing: pd.DataFrame | None, model: dict[str, Any], decisive: str,
+             threshold: float) -> pa.Table:
+    """Pairs among ``new`` and, when given, between ``existing`` and ``new``; decisive pairs always kept."""
+    import pandas as pd
+    from splink import DuckDBAPI, Linker
+
+    if len(new) + (0 if existing is None else len(existing)) < 2:
+        return _as_pairs(pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability", f"{decisive}_l", f"{decisive}_r"]), decisive)
+    con = duckdb.connect()
+    try:
+        api = DuckDBAPI(connection=con)
+        new_table = api.register(new, dataset_display_name="new_records")
+        linker = Linker(new_table, model, log_level="ERROR")
+        frames = [linker.inference.predict_within(new_table, warning_mode="never").as_pandas_dataframe()] if len(new) > 1 else []
+        if existing is not None and len(existing):
+            old_table = api.register(existing, dataset_display_name="known_records")
+            frames.append(linker.inference.predict_between(old_table, new_table, warning_mode="never").as_pandas_dataframe())
+    finally:
+        con.close()
+    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["unique_id_l", "unique_id_r", "match_probability", f"{decisive}_l", f"{decisive}_r"])
+    return _as_pairs(pairs, decisive, threshold)
+
+
+def _as_pairs(pairs: pd.DataFrame, decisive: str, threshold: float = 0.5) -> pa.Table:
+    is_decisive = (pairs[f"{decisive}_l"] == pairs[f"{decisive}_r"]).fillna(False).astype(bool)
+    keep = (pairs["match_probability"].astype(float) >= threshold) | is_decisive
+    return pa.table({
+        "record_uid_l": pa.array(pairs.loc[keep, "unique_id_l"].astype(str).tolist(), pa.string()),
+        "record_uid_r": pa.array(pairs.loc[keep, "unique_id_r"].astype(str).tolist(), pa.string()),
+        "match_probability": pa.array(pairs.loc[keep, "match_probability"].astype(float).tolist(), pa.float64()),
+        "is_decisive": pa.array(is_decisive[keep].tolist(), pa.bool_()),
+    })
+
+
+def save_pending(folder: Path, scored: Scored, entity: str) -> None:
+    """Keep this run's matching rows and pairs beside its pending golden tables."""
+    _, _, model_sha = _model(entity)
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(scored.matching, folder / "matching.parquet")
+    pq.write_table(scored.pairs, folder / "pairs.parquet")
+    (folder / "model.sha256").write_text(model_sha, encoding="utf-8")
+
+
+def promote(settings: Settings, entity: str, pending: Path) -> None:
+    """After the release is recorded: the pending match cache becomes the one the next run starts from."""
+    target = cache_dir(settings, entity)
+    if not (pending / "matching.parquet").exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.copytree(pending, tmp)
+    old = target.with_name(target.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        os.replace(target, old)
+    os.replace(tmp, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _load(settings: Settings, entity: str, model_sha: str) -> tuple[pa.Table, pa.Table] | None:
+    folder = cache_dir(settings, entity)
+    try:
+        if (folder / "model.sha256").read_text(encoding="utf-8") != model_sha:
+            return None  # a retrained model scores differently: start afresh
+        return pq.read_table(folder / "matching.parquet"), pq.read_table(folder / "pairs.parquet")
+    except FileNotFoundError:
+        return None
