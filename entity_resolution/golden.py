@@ -258,6 +258,11 @@ def save_state(directory: Path, state: GoldenState) -> None:
     pq.write_table(state.xref, tmp / "xref.parquet")
     pq.write_table(state.golden, tmp / "golden.parquet")
     (tmp / "state.json").write_text(json.dumps({"entity": state.entity, "release": state.release}))
+    replace_dir(tmp, directory)
+
+
+def replace_dir(tmp: Path, directory: Path) -> None:
+    """Swap a fully written ``tmp`` folder in for ``directory``: readers find the old one or the new one."""
     old = directory.with_name(directory.name + ".old")
     shutil.rmtree(old, ignore_errors=True)
     if directory.exists():

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,12 +171,9 @@ def promote(settings: Settings, entity: str, pending: Path) -> None:
     tmp = target.with_name(target.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.copytree(pending, tmp)
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        os.replace(target, old)
-    os.replace(tmp, target)
-    shutil.rmtree(old, ignore_errors=True)
+    from entity_resolution.golden import replace_dir
+
+    replace_dir(tmp, target)
 
 
 def _load(settings: Settings, entity: str, model_sha: str) -> tuple[pa.Table, pa.Table] | None:

@@ -77,7 +77,7 @@ def run(
     """Generate the demo city and run the whole chain once per delivery, then print a summary."""
     import time
 
-    from zhiwang.cli.ingest_cmd import delivery_table, release_line
+    from zhiwang.cli.ingest_cmd import delivery_table, print_release
     from zhiwang.demo import generate_city
     from zhiwang.pipeline import run_all, run_through_airflow
     from zhiwang.validation import load_valid_catalog
@@ -106,11 +106,7 @@ def run(
             f"{totals['rows_quarantined']:,} quarantined (counts reconcile for every delivery). "
             + "; ".join(f"{k} {v:.1f} s" for k, v in summary.stages.items()), highlight=False,
         )
-        if summary.extra.get("release"):
-            console.print(release_line(summary.extra), highlight=False)
-        elif summary.extra.get("unchanged_release"):
-            console.print(f"No new rows were accepted: golden library release {summary.extra['unchanged_release']} "
-                          "stays current (`zhiwang publish` resolves and publishes anyway).", highlight=False)
+        print_release(summary.extra)
     if json_out:
         print_json({"persons": persons, "seed": seed, "home": str(settings.home), "deliveries": results})
         return

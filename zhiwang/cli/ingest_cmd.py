@@ -24,6 +24,15 @@ def delivery_table(records: list[DeliveryRecord]) -> Table:
     return table
 
 
+def print_release(extra: dict) -> None:
+    """Say which golden release a run published, or that the current one stays."""
+    if extra.get("release"):
+        console.print(release_line(extra), highlight=False)
+    elif extra.get("unchanged_release"):
+        console.print(f"No new rows were accepted: golden library release {extra['unchanged_release']} "
+                      "stays current (`zhiwang publish` resolves and publishes anyway).", highlight=False)
+
+
 def release_line(extra: dict) -> str:
     """One sentence on the release a run published."""
     ents = extra.get("entities", {})
@@ -74,8 +83,4 @@ def register(app: typer.Typer) -> None:
             f"read {totals['rows_read']} rows: {totals['rows_staged']} staged, {totals['rows_quarantined']} quarantined; "
             + ", ".join(f"{k} {v:.1f}s" for k, v in summary.stages.items()), highlight=False,
         )
-        if summary.extra.get("release"):
-            console.print(release_line(summary.extra), highlight=False)
-        elif summary.extra.get("unchanged_release"):
-            console.print(f"No new rows were accepted: golden library release {summary.extra['unchanged_release']} "
-                          "stays current (`zhiwang publish` resolves and publishes anyway).", highlight=False)
+        print_release(summary.extra)
