@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from catalog.models import Resource
+from catalog.models import FieldSpec, Resource
 from connectors.base import Landed
 from connectors.formats import read_batches
 from connectors.typing import ARROW_TYPES, clean_text, parse_column
@@ -196,10 +196,23 @@ def _quarantine_rows(resource: Resource, batch: pa.RecordBatch, bad_idx: list[in
             if kind == "required":
                 reasons.append(Reason("required", col, f"必填字段 {col} 为空 / required value {col} is missing; fill it and redeliver"))
             else:
-                expected = ", ".join(spec.date_formats()) if spec and spec.type in ("date", "timestamp") else (spec.type if spec else "")
+                expected = _expected(spec)
                 reasons.append(Reason("parse", col, f"{col} 的值无法识别为 {spec.type if spec else ''} / cannot read {col} as "
                                       f"{spec.type if spec else 'a value'}; expected {expected}", _shown(resource, col, raw[i])))
         quarantine.add(numbers[i], keys[i], reasons, row)
+
+
+def _expected(spec: FieldSpec | None) -> str:
+    """What a department should write, as examples rather than strptime codes: 19900102, 1990-01-02, …"""
+    import datetime as dt
+
+    if spec is None:
+        return "a value"
+    if spec.type in ("date", "timestamp"):
+        sample = dt.datetime(1990, 1, 2, 8, 30, 0)
+        return "、".join(dict.fromkeys(sample.strftime(f) for f in spec.date_formats()))
+    return {"integer": "a whole number such as 12", "decimal": "a number such as 114.05",
+            "boolean": "是/否"}.get(spec.type, spec.type)
 
 
 def _warnings(resource: Resource, warn_cols: list[tuple[str, pa.Array, pa.Array]], n: int) -> pa.Array:
