@@ -5,7 +5,7 @@ Each stage is a plain function the CLI and the Airflow tasks both call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,25 +26,31 @@ class RunSummary:
         return {k: sum(getattr(d, k) for d in self.deliveries) for k in keys}
 
 
+Progress = Callable[[list[str]], Iterable[str]]
+"""Wraps the resource ids being ingested, e.g. in a progress bar."""
+
+
 def ingest_all(settings: Settings, catalog: Catalog, resource_ids: list[str] | None = None,
-               on_delivery: Callable[[DeliveryRecord], None] | None = None) -> list[DeliveryRecord]:
+               on_delivery: Callable[[DeliveryRecord], None] | None = None,
+               progress: Progress | None = None) -> list[DeliveryRecord]:
     from connectors.runner import ingest_resource
 
     ids = resource_ids or sorted(catalog.resources)
     for rid in ids:
         catalog.resource(rid)  # unknown ids fail before anything is ingested
     records: list[DeliveryRecord] = []
-    for rid in ids:
+    for rid in progress(ids) if progress else ids:
         records += ingest_resource(rid, settings=settings, catalog=catalog, on_delivery=on_delivery)
     return records
 
 
-def run_all(settings: Settings, catalog: Catalog, on_delivery: Callable[[DeliveryRecord], None] | None = None) -> RunSummary:
+def run_all(settings: Settings, catalog: Catalog, on_delivery: Callable[[DeliveryRecord], None] | None = None,
+            progress: Progress | None = None) -> RunSummary:
     import time
 
     summary = RunSummary()
     start = time.perf_counter()
-    summary.deliveries = ingest_all(settings, catalog, on_delivery=on_delivery)
+    summary.deliveries = ingest_all(settings, catalog, on_delivery=on_delivery, progress=progress)
     summary.stages["ingest"] = time.perf_counter() - start
     from warehouse.registry import current_release
 

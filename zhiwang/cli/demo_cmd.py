@@ -77,7 +77,7 @@ def run(
     """Generate the demo city and run the whole chain once per delivery, then print a summary."""
     import time
 
-    from zhiwang.cli.ingest_cmd import delivery_table, print_release
+    from zhiwang.cli.ingest_cmd import delivery_table, ingesting_bar, print_release
     from zhiwang.demo import generate_city
     from zhiwang.pipeline import run_all, run_through_airflow
     from zhiwang.validation import load_valid_catalog
@@ -94,7 +94,7 @@ def run(
         if airflow:
             summary = run_through_airflow(settings, cat, delivery)
         else:
-            summary = run_all(settings, cat)
+            summary = run_all(settings, cat, progress=ingesting_bar(not json_out))
         summary.stages = {"generate": generated, **summary.stages}
         totals = summary.totals()
         results.append({"delivery": delivery, "stages": summary.stages, "totals": totals, **summary.extra})

@@ -8,7 +8,16 @@ import typer
 from rich.table import Table
 
 from connectors.state import DeliveryRecord
-from zhiwang.cli.common import CatalogOption, HomeOption, JsonOption, console, print_json, settings_from, user_errors
+from zhiwang.cli.common import (
+    CatalogOption,
+    HomeOption,
+    JsonOption,
+    console,
+    print_json,
+    progress_bar,
+    settings_from,
+    user_errors,
+)
 
 STATUS_STYLE = {"staged": "green", "skipped": "yellow", "rejected": "red", "held": "magenta", "landed": "cyan"}
 
@@ -22,6 +31,11 @@ def delivery_table(records: list[DeliveryRecord]) -> Table:
         table.add_row(r.resource, r.file, f"[{style}]{r.status}[/]", str(r.rows_read), str(r.rows_staged),
                       str(r.rows_quarantined), (r.message or "")[:300])
     return table
+
+
+def ingesting_bar(enabled: bool):  # noqa: ANN201 - a zhiwang.pipeline.Progress
+    """A rich progress bar over the resources being ingested (shown on a terminal only)."""
+    return lambda ids: progress_bar(ids, "ingesting", total=len(ids), enabled=enabled)
 
 
 def print_release(extra: dict) -> None:
@@ -56,7 +70,8 @@ def register(app: typer.Typer) -> None:
         settings = settings_from(home, catalog)
         cat = load_valid_catalog(settings.catalog_dir)
         records = ingest_all(settings, cat, resources or None,
-                             on_delivery=(lambda r: print_json(r.public())) if json_out else None)
+                             on_delivery=(lambda r: print_json(r.public())) if json_out else None,
+                             progress=ingesting_bar(not json_out))
         if not json_out:
             if records:
                 console.print(delivery_table(records))
@@ -72,7 +87,7 @@ def register(app: typer.Typer) -> None:
 
         settings = settings_from(home, catalog)
         cat = load_valid_catalog(settings.catalog_dir)
-        summary = run_all(settings, cat)
+        summary = run_all(settings, cat, progress=ingesting_bar(not json_out))
         if json_out:
             print_json({"stages": summary.stages, "totals": summary.totals(),
                         "deliveries": [d.public() for d in summary.deliveries], **summary.extra})
