@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from zhiwang import duck
+
 if TYPE_CHECKING:
     import pyarrow as pa
 
@@ -25,7 +27,6 @@ def charts_dir(settings: Settings, entity: str) -> Path:
 
 def write_charts(settings: Settings, entity: str, records: pa.Table, *, sample: int = SAMPLE_RECORDS) -> list[Path]:
     """Write the charts for ``entity`` from its saved model and a deterministic sample of ``records``."""
-    import duckdb
     from splink import DuckDBAPI, Linker
 
     from entity_resolution.incremental import MATCHERS
@@ -40,7 +41,7 @@ def write_charts(settings: Settings, entity: str, records: pa.Table, *, sample: 
     folder = charts_dir(settings, entity)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         table = DuckDBAPI(connection=con).register(matching, dataset_display_name=f"{entity}_sample")
         linker = Linker(table, model, log_level="ERROR")

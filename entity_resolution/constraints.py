@@ -8,8 +8,9 @@ apart by dropping the weakest edge on every path between them.
 
 from __future__ import annotations
 
-import duckdb
 import pyarrow as pa
+
+from zhiwang import duck
 
 IDENTIFIERS: dict[str, str] = {"person": "id_number", "legal_entity": "uscc"}
 DECISIONS_SCHEMA = pa.schema([("record_uid_l", pa.string()), ("record_uid_r", pa.string()), ("decision", pa.string())])
@@ -28,7 +29,7 @@ def identifier_conflicts(entity: str, records: pa.Table, pairs: pa.Table, *, thr
     valid = normalize(records.column(column).combine_chunks())
     clusters = cluster_records(records.column("record_uid"), pairs, threshold=threshold).clusters
     keyed = pa.table({"record_uid": records.column("record_uid"), "ident": pa.array(valid, pa.string())})
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("c", clusters)
         con.register("k", keyed)

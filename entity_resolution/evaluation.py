@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import duckdb
 import pyarrow as pa
+
+from zhiwang import duck
 
 
 @dataclass
@@ -39,7 +40,7 @@ class PairwiseScores:
 
 def pairwise_scores(assignments: pa.Table) -> PairwiseScores:
     """``assignments``: one row per record with ``predicted`` and ``truth`` cluster labels (non-null)."""
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("a", assignments)
         row = con.sql("""
@@ -59,7 +60,7 @@ def pairwise_scores(assignments: pa.Table) -> PairwiseScores:
 def join_truth(xref: pa.Table, truth: pa.Table, entity: str, label: str = "golden_id") -> pa.Table:
     """Records of ``entity`` in both the xref (resource, record_key → label) and the truth (resource,
     record_key → true_entity_id): ``predicted, truth``. Truth of the latest delivery wins."""
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("x", xref)
         con.register("t", truth)
@@ -88,7 +89,7 @@ def id_stability(xref_before: pa.Table, xref_after: pa.Table, truth: pa.Table, e
 
 
 def _majority(pairs: pa.Table) -> dict[str, str]:
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("p", pairs)
         rows = con.sql("""SELECT truth, arg_max(predicted, n) FROM (

@@ -35,6 +35,7 @@ from catalog.canonical import CANONICAL_FIELDS
 from entity_resolution.clustering import cluster_records
 from entity_resolution.stable_ids import REGISTRY_SCHEMA, XREF_STATE_SCHEMA, assign_ids
 from entity_resolution.survivorship import survive
+from zhiwang import duck
 from zhiwang.errors import UserError
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ def build_golden(entity: str, records: pa.Table, pairs: pa.Table, previous: Gold
     clock = time.perf_counter()
     records = with_record_uid(records)
     own = con is None
-    con = con or duckdb.connect()
+    con = con or duck.connect()
     try:
         if previous is not None:
             _check_state(previous, con)

@@ -18,15 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from catalog.canonical import CANONICAL_FIELDS
+from entity_resolution.backends import get_backend
+from zhiwang import duck
 
 if TYPE_CHECKING:
-    import pandas as pd
 
     from zhiwang.settings import Settings
 
@@ -57,7 +57,7 @@ def cache_dir(settings: Settings, entity: str) -> Path:
 
 def fingerprints(entity: str, records: pa.Table) -> pa.Array:
     """A hash of each record's canonical values: a changed value means the record is matched again."""
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("r", records)
         fields = ", ".join(f"coalesce(CAST({f} AS VARCHAR), '∅')" for f in CANONICAL_FIELDS[entity] if f in records.column_names)
@@ -88,7 +88,8 @@ def score(settings: Settings, entity: str, records: pa.Table, *, threshold: floa
         if len(changed) <= FULL_RESCORE_SHARE * max(len(uids), 1):
             return _incremental(records, changed, old_matching, old_pairs, standardize, model, decisive, threshold)
     matching = _standardized(records, standardize)
-    pairs = _predict(matching.drop_columns(["fingerprint"]).to_pandas(), None, model, decisive, threshold)
+    pairs = get_backend().predict(model, matching.drop_columns(["fingerprint"]), None, decisive=decisive,
+                                  threshold=threshold)
     return Scored(pairs=pairs, matching=matching, mode="full", rescored=records.num_rows)
 
 
@@ -102,8 +103,8 @@ def _incremental(records: pa.Table, changed: set[str], old_matching: pa.Table, o
     kept_pairs = old_pairs.filter(pc.and_(
         pc.is_in(old_pairs.column("record_uid_l"), value_set=pa.array(sorted(stable), pa.string())),
         pc.is_in(old_pairs.column("record_uid_r"), value_set=pa.array(sorted(stable), pa.string()))))
-    new_pairs = (_predict(fresh.drop_columns(["fingerprint"]).to_pandas(),
-                          kept_rows.drop_columns(["fingerprint"]).to_pandas(), model, decisive, threshold)
+    new_pairs = (get_backend().predict(model, fresh.drop_columns(["fingerprint"]), kept_rows.drop_columns(["fingerprint"]),
+                                       decisive=decisive, threshold=threshold)
                  if fresh.num_rows else kept_pairs.schema.empty_table())
     matching = pa.concat_tables([kept_rows, fresh], promote_options="permissive")
     return Scored(pairs=pa.concat_tables([kept_pairs, new_pairs], promote_options="permissive"), matching=matching,
@@ -116,41 +117,6 @@ def _standardized(records: pa.Table, standardize: Any) -> pa.Table:
     table = pa.Table.from_pandas(frame, preserve_index=False)
     # an all-empty column has no type of its own; text is what a later run will put there
     return table.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]))
-
-
-def _predict(new: pd.DataFrame, existing: pd.DataFrame | None, model: dict[str, Any], decisive: str,
-             threshold: float) -> pa.Table:
-    """Pairs among ``new`` and, when given, between ``existing`` and ``new``; decisive pairs always kept."""
-    import pandas as pd
-    from splink import DuckDBAPI, Linker
-
-    if len(new) + (0 if existing is None else len(existing)) < 2:
-        return _as_pairs(pd.DataFrame(columns=["unique_id_l", "unique_id_r", "match_probability", f"{decisive}_l", f"{decisive}_r"]), decisive)
-    con = duckdb.connect()
-    try:
-        api = DuckDBAPI(connection=con)
-        new_table = api.register(new, dataset_display_name="new_records")
-        linker = Linker(new_table, model, log_level="ERROR")
-        frames = [linker.inference.predict_within(new_table, warning_mode="never").as_pandas_dataframe()] if len(new) > 1 else []
-        if existing is not None and len(existing):
-            old_table = api.register(existing, dataset_display_name="known_records")
-            frames.append(linker.inference.predict_between(old_table, new_table, warning_mode="never").as_pandas_dataframe())
-    finally:
-        con.close()
-    pairs = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
-        columns=["unique_id_l", "unique_id_r", "match_probability", f"{decisive}_l", f"{decisive}_r"])
-    return _as_pairs(pairs, decisive, threshold)
-
-
-def _as_pairs(pairs: pd.DataFrame, decisive: str, threshold: float = 0.5) -> pa.Table:
-    is_decisive = (pairs[f"{decisive}_l"] == pairs[f"{decisive}_r"]).fillna(False).astype(bool)
-    keep = (pairs["match_probability"].astype(float) >= threshold) | is_decisive
-    return pa.table({
-        "record_uid_l": pa.array(pairs.loc[keep, "unique_id_l"].astype(str).tolist(), pa.string()),
-        "record_uid_r": pa.array(pairs.loc[keep, "unique_id_r"].astype(str).tolist(), pa.string()),
-        "match_probability": pa.array(pairs.loc[keep, "match_probability"].astype(float).tolist(), pa.float64()),
-        "is_decisive": pa.array(is_decisive[keep].tolist(), pa.bool_()),
-    })
 
 
 def save_pending(folder: Path, scored: Scored, entity: str) -> None:

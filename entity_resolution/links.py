@@ -23,6 +23,8 @@ import re
 
 import pyarrow as pa
 
+from zhiwang import duck
+
 LINK_TYPES = ("resides_in", "located_at", "legal_rep_of", "employed_by")
 LINK_SCHEMA = pa.schema([("link_type", pa.string()), ("from_id", pa.string()), ("to_id", pa.string()),
                          ("via", pa.string())])
@@ -157,11 +159,10 @@ ORDER BY link_type, from_id, to_id
 
 def build_links(person_golden: pa.Table, legal_entity_golden: pa.Table, building_golden: pa.Table) -> pa.Table:
     """The links between active golden entities (``LINK_SCHEMA``), sorted by type, from, to."""
-    import duckdb
 
     views = {"p": _person_view(person_golden), "f": _firm_view(legal_entity_golden),
              "b": _building_view(building_golden)}
-    con = duckdb.connect()  # its own connection: the views' short names cannot clash with a caller's tables
+    con = duck.connect()  # its own connection: the views' short names cannot clash with a caller's tables
     try:
         for name, table in views.items():
             con.register(name, table)

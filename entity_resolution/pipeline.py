@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,8 +21,10 @@ import pyarrow.parquet as pq
 
 from catalog.canonical import ENTITY_TYPES
 from entity_resolution import incremental
+from entity_resolution.backends import PAIRS_SCHEMA
 from entity_resolution.constraints import identifier_conflicts
 from entity_resolution.sources import load_source_records
+from zhiwang.metering import stage
 
 if TYPE_CHECKING:
     from catalog.models import Catalog
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 CLUSTER_THRESHOLD = 0.9
 """Pairs at or above this probability join a cluster; the band below it goes to steward review."""
-PAIRS_SCHEMA = pa.schema([("record_uid_l", pa.string()), ("record_uid_r", pa.string()),
-                          ("match_probability", pa.float64()), ("is_decisive", pa.bool_())])
 
 
 @dataclass
@@ -61,21 +60,21 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     publish stage (an Airflow task per entity runs this; reruns overwrite the same pending result)."""
     from entity_resolution.golden import resolve_entity, save_state
 
-    start = time.perf_counter()
-    records = load_source_records(settings, catalog, entity)
-    loaded = time.perf_counter()
-    matched = incremental.score(settings, entity, records) if records.num_rows >= 2 else None
-    pairs = matched.pairs if matched is not None else PAIRS_SCHEMA.empty_table()
-    scored = time.perf_counter()
-    constraints = identifier_conflicts(entity, records, pairs, threshold=CLUSTER_THRESHOLD)
-    result = resolve_entity(settings, catalog, entity, records, pairs, release=release, threshold=CLUSTER_THRESHOLD,
-                            constraints=constraints)
-    done = time.perf_counter()
-    if records.num_rows >= 2:
-        from entity_resolution.charts import write_charts
+    with stage(f"{entity}:load") as load:
+        records = load_source_records(settings, catalog, entity)
+        load.rows = records.num_rows
+    with stage(f"{entity}:match", rows=records.num_rows) as match:
+        matched = incremental.score(settings, entity, records) if records.num_rows >= 2 else None
+        pairs = matched.pairs if matched is not None else PAIRS_SCHEMA.empty_table()
+    with stage(f"{entity}:cluster+survive", rows=records.num_rows) as survive:
+        constraints = identifier_conflicts(entity, records, pairs, threshold=CLUSTER_THRESHOLD)
+        result = resolve_entity(settings, catalog, entity, records, pairs, release=release,
+                                threshold=CLUSTER_THRESHOLD, constraints=constraints)
+    with stage(f"{entity}:charts") as charts:
+        if records.num_rows >= 2:
+            from entity_resolution.charts import write_charts
 
-        write_charts(settings, entity, records)
-    charted = time.perf_counter()
+            write_charts(settings, entity, records)
     folder = pending_dir(settings, release, entity)
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -90,8 +89,8 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
         "match_mode": matched.mode if matched else "none", "rescored": matched.rescored if matched else 0,
         "identifier_conflicts": constraints.num_rows,
-        "timings": {"load": loaded - start, "match": scored - loaded, "cluster+survive": done - scored,
-                    "charts": charted - done},
+        "timings": {"load": load.seconds, "match": match.seconds, "cluster+survive": survive.seconds,
+                    "charts": charts.seconds},
     }
     (tmp / "info.json").write_text(json.dumps(info), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
@@ -118,18 +117,20 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
                         "Resolve again (zhiwang run) to build the next release.")
     parts = {e: {n: pq.read_table(pending_dir(settings, release, e) / f"{n}.parquet")
                  for n in ("golden", "xref", "changes", "disagreements")} for e in ENTITY_TYPES}
-    start = time.perf_counter()
-    golden = {e: parts[e]["golden"] for e in ENTITY_TYPES}
-    links = build_links(golden["person"], golden["legal_entity"], golden["building"])
-    linked = time.perf_counter()
-    tables = {
-        **golden,
-        "xref": pa.concat_tables([parts[e]["xref"] for e in ENTITY_TYPES]),
-        "links": pa.table({"relation": links.column("link_type"), "from_id": links.column("from_id"),
-                           "to_id": links.column("to_id")}),
-        "changes": pa.concat_tables([parts[e]["changes"] for e in ENTITY_TYPES]),
-    }
-    published = publish_release(settings, catalog, tables, note=note, build_mirrors=False)
+    with stage("links") as linking:
+        golden = {e: parts[e]["golden"] for e in ENTITY_TYPES}
+        links = build_links(golden["person"], golden["legal_entity"], golden["building"])
+        linking.rows = links.num_rows
+    with stage("publish") as publishing:
+        tables = {
+            **golden,
+            "xref": pa.concat_tables([parts[e]["xref"] for e in ENTITY_TYPES]),
+            "links": pa.table({"relation": links.column("link_type"), "from_id": links.column("from_id"),
+                               "to_id": links.column("to_id")}),
+            "changes": pa.concat_tables([parts[e]["changes"] for e in ENTITY_TYPES]),
+        }
+        publishing.rows = tables["xref"].num_rows
+        published = publish_release(settings, catalog, tables, note=note, build_mirrors=False)
     for entity in ENTITY_TYPES:  # only now: a failed publish must not advance golden IDs
         state = load_state(pending_dir(settings, release, entity) / "state")
         if state is not None:
@@ -138,7 +139,7 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
     disagreements = _write_disagreements(settings, published.number, {e: parts[e]["disagreements"] for e in ENTITY_TYPES})
     shutil.rmtree(settings.home / "resolve" / "_pending" / f"release_{release}", ignore_errors=True)
     return {"release": published.number, "links": links.num_rows, "disagreements": disagreements,
-            "timings": {"links": linked - start, "publish": time.perf_counter() - linked}}
+            "timings": {"links": linking.seconds, "publish": publishing.seconds}}
 
 
 def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: bool = True,
@@ -159,9 +160,9 @@ def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: 
     if build_mirrors:
         from warehouse.mirror import build_mirrors as build
 
-        start = time.perf_counter()
-        build(settings, catalog, outcome.release)
-        outcome.timings["mirrors"] = time.perf_counter() - start
+        with stage("mirrors") as mirroring:
+            build(settings, catalog, outcome.release)
+        outcome.timings["mirrors"] = mirroring.seconds
     return outcome
 
 

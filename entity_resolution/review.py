@@ -26,6 +26,7 @@ from typing import Any, Literal
 import pyarrow as pa
 
 from quality.quarantine import mask_value
+from zhiwang import duck
 from zhiwang.errors import UserError
 from zhiwang.settings import Settings
 
@@ -101,12 +102,11 @@ def enqueue_uncertain(settings: Settings, entity: str, pairs: pa.Table, records:
     """Queue the pairs with ``lower <= match_probability < upper`` (decisive pairs excluded). The entity's open
     queue becomes exactly this run's band (pairs no longer uncertain turn ``stale``); decided pairs keep their
     decision. Returns the number of open pairs."""
-    import duckdb
 
     if not 0.0 <= lower < upper <= 1.0:
         raise UserError(f"review band lower = {lower}, upper = {upper}: need 0 <= lower < upper <= 1.")
     fields = [f for f in KEY_FIELDS[entity] if f in records.column_names]
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("p", pairs)
         con.register("r", records.select(["record_uid", "_resource", "_record_key", *fields]))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from catalog.canonical import CANONICAL_FIELDS, allowed_types
 from catalog.models import Catalog
 from connectors.state import StateStore
+from zhiwang import duck
 from zhiwang.settings import Settings
 
 _SQL_TYPES = {"string": "VARCHAR", "date": "DATE", "timestamp": "DATE", "decimal": "DOUBLE", "integer": "BIGINT"}
@@ -40,7 +40,7 @@ def load_source_records(settings: Settings, catalog: Catalog, entity: str, *, st
     in its standard form (entity_resolution/standardize/values.py)."""
     fields = CANONICAL_FIELDS[entity]
     files = staged_files(settings, catalog, entity)
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         if not files:
             cols = ", ".join(f"NULL::{canonical_sql_type(f)} AS {f}" for f in fields)

@@ -31,6 +31,7 @@ import duckdb
 import pyarrow as pa
 
 from catalog.canonical import GOLDEN_ID_PREFIX
+from zhiwang import duck
 
 REGISTRY_SCHEMA = pa.schema([
     ("golden_id", pa.string()), ("status", pa.string()), ("merged_into", pa.string()),
@@ -68,7 +69,7 @@ def assign_ids(entity: str, clusters: pa.Table, previous_xref: pa.Table | None, 
                *, release: int, con: duckdb.DuckDBPyConnection | None = None) -> IdAssignment:
     """Give every cluster a golden ID, keeping previous IDs by overlap; see the module docstring."""
     own = con is None
-    con = con or duckdb.connect()
+    con = con or duck.connect()
     try:
         con.register("cl_in", clusters.select(["record_uid", "cluster_id"]))
         con.register("px", previous_xref.select(["record_uid", "golden_id"]) if previous_xref is not None
@@ -169,7 +170,7 @@ def _resolve_collisions(entity: str, minted: pa.Table, con: duckdb.DuckDBPyConne
 def redirect_table(registry: pa.Table, con: duckdb.DuckDBPyConnection | None = None) -> pa.Table:
     """Every merged or retired ID with the active ID it resolves to by following merged_into (null if none)."""
     own = con is None
-    con = con or duckdb.connect()
+    con = con or duck.connect()
     try:
         con.register("reg_r", registry)
         out = con.sql("""

@@ -35,6 +35,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog.canonical import CANONICAL_FIELDS
+from zhiwang import duck
 
 PROVENANCE_ENTRY = pa.struct([("resource", pa.string()), ("record_key", pa.string()), ("batch_id", pa.string())])
 PROVENANCE_TYPE = pa.map_(pa.string(), PROVENANCE_ENTRY)
@@ -81,7 +82,7 @@ def survive(entity: str, records: pa.Table, assignment: pa.Table, authority: dic
             "recency": np.negative(stamps.fill_null(-(2**62)).to_numpy())}  # newest first, missing last
     cleaned = {f: _clean(records[f]) for f in present}
     own = con is None
-    con = con or duckdb.connect()
+    con = con or duck.connect()
     winners: dict[str, np.ndarray] = {}
     ranks: dict[str, np.ndarray] = {}
     try:

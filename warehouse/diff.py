@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from catalog.canonical import CANONICAL_FIELDS
 from warehouse.schema import ENTITY_TABLES, SCHEMAS
+from zhiwang import duck
 from zhiwang.settings import Settings
 
 CHANGE_COLUMNS = ("golden_id", "entity", "change", "fields", "related_id")
@@ -48,8 +49,6 @@ def comparable(table: pa.Table) -> pa.Table:
 
 def row_delta(new: pa.Table, old: pa.Table, keys: tuple[str, ...]) -> pa.Table:
     """Rows of ``new`` that are inserted (``_op`` I) or changed (U), and rows of ``old`` gone from ``new`` (D)."""
-    import duckdb
-
     old = old.select(new.column_names).cast(new.schema)
     non_keys = [c for c in new.column_names if c not in keys]
     on = " AND ".join(f"n.{_q(k)} = o.{_q(k)}" for k in keys)
@@ -63,7 +62,7 @@ def row_delta(new: pa.Table, old: pa.Table, keys: tuple[str, ...]) -> pa.Table:
         SELECT o._pos, 'D' FROM o_tbl AS o WHERE NOT EXISTS (SELECT 1 FROM n_tbl AS n WHERE {on})
         ORDER BY CASE op WHEN 'D' THEN 1 ELSE 0 END, pos
     """
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("n_tbl", comparable(new).append_column("_pos", pa.array(range(new.num_rows), pa.int64())))
         con.register("o_tbl", comparable(old).append_column("_pos", pa.array(range(old.num_rows), pa.int64())))
@@ -82,7 +81,6 @@ def row_delta(new: pa.Table, old: pa.Table, keys: tuple[str, ...]) -> pa.Table:
 def entity_changes(entity: str, new: pa.Table, old: pa.Table, new_xref: pa.Table | None = None,
                    old_xref: pa.Table | None = None) -> pa.Table:
     """One row per golden ID that differs between ``old`` and ``new``: golden_id, entity, change, fields, related_id."""
-    import duckdb
 
     compared = [c for c in (*CANONICAL_FIELDS[entity], "status", "merged_into", "source_count", "provenance") if c in new.column_names]
     field_list = ", ".join(f"CASE WHEN n.{_q(c)} IS DISTINCT FROM o.{_q(c)} THEN '{c}' END" for c in compared)
@@ -116,7 +114,7 @@ def entity_changes(entity: str, new: pa.Table, old: pa.Table, new_xref: pa.Table
         ORDER BY 1
     """
     empty_xref = SCHEMAS["xref"].empty_table()
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.register("n_tbl", comparable(new))
         con.register("o_tbl", comparable(old))

@@ -46,12 +46,13 @@ def ingest_all(settings: Settings, catalog: Catalog, resource_ids: list[str] | N
 
 def run_all(settings: Settings, catalog: Catalog, on_delivery: Callable[[DeliveryRecord], None] | None = None,
             progress: Progress | None = None) -> RunSummary:
-    import time
+    from zhiwang.metering import stage
 
     summary = RunSummary()
-    start = time.perf_counter()
-    summary.deliveries = ingest_all(settings, catalog, on_delivery=on_delivery, progress=progress)
-    summary.stages["ingest"] = time.perf_counter() - start
+    with stage("ingest") as ingest:
+        summary.deliveries = ingest_all(settings, catalog, on_delivery=on_delivery, progress=progress)
+        ingest.rows = summary.totals()["rows_read"]
+    summary.stages["ingest"] = ingest.seconds
     from warehouse.registry import current_release
 
     current = current_release(settings)

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from zhiwang import duck
+
 if TYPE_CHECKING:
     import pandas as pd
     from splink import Linker
@@ -18,10 +20,9 @@ if TYPE_CHECKING:
 def linker(matching: pd.DataFrame, settings: Any, name: str) -> Iterator[Linker]:
     """A linker on its own in-memory DuckDB connection, closed on exit (PITFALLS: open connections have
     crashed the interpreter at exit); read results into pandas inside the block."""
-    import duckdb
     from splink import DuckDBAPI, Linker
 
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         table = DuckDBAPI(connection=con).register(matching, dataset_display_name=name)
         yield Linker(table, settings, log_level="WARNING")

@@ -1,0 +1,54 @@
+"""Where Splink scores record pairs: DuckDB in this process (the default) or a Spark cluster (scale-out).
+
+Both take the saved model and standardized matching rows as Arrow tables and return the same pairs
+(``PAIRS_SCHEMA``): every pair at or above the threshold, and every pair sharing a valid value of the
+entity's decisive identifier whatever its probability. Pick one with ``ZHIWANG_SPLINK_BACKEND``
+(``duckdb`` | ``spark``); the Spark backend reads ``ZHIWANG_SPARK_MASTER`` (default ``local[2]``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+PAIRS_SCHEMA = pa.schema([("record_uid_l", pa.string()), ("record_uid_r", pa.string()),
+                          ("match_probability", pa.float64()), ("is_decisive", pa.bool_())])
+BACKEND_NAMES = ("duckdb", "spark")
+
+
+class SplinkBackend(Protocol):
+    name: str
+
+    def predict(self, model: dict[str, Any], new: pa.Table, existing: pa.Table | None, *, decisive: str,
+                threshold: float, workdir: Path | None = None) -> pa.Table:
+        """Pairs within ``new`` and, when given, between ``existing`` and ``new`` (never within ``existing``);
+        rows are keyed by ``unique_id``. Returns ``PAIRS_SCHEMA`` with ``record_uid_l`` < ``record_uid_r``
+        for pairs within ``new`` and ``record_uid_l`` from ``existing`` for pairs between."""
+        ...
+
+
+def backend_name() -> str:
+    from zhiwang.errors import ConfigError
+
+    name = (os.environ.get("ZHIWANG_SPLINK_BACKEND") or "duckdb").strip().lower()
+    if name not in BACKEND_NAMES:
+        raise ConfigError(f"ZHIWANG_SPLINK_BACKEND = {name!r} is not one of: {', '.join(BACKEND_NAMES)}. "
+                          "Unset it to score pairs with DuckDB in this process.")
+    return name
+
+
+def get_backend(name: str | None = None) -> SplinkBackend:
+    """The backend called ``name``, or the configured one (``ZHIWANG_SPLINK_BACKEND``)."""
+    name = name or backend_name()
+    if name == "spark":
+        from entity_resolution.backends.spark import SparkBackend
+
+        return SparkBackend()
+    from entity_resolution.backends.duckdb import DuckDBBackend
+
+    return DuckDBBackend()
