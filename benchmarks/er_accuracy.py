@@ -15,10 +15,8 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
@@ -59,63 +57,16 @@ def _norm(value):
     return str(value).strip().upper()
 
 
-# Plain Splink: stock comparisons on the raw canonical columns, no CJK standardization, no decisive identifiers.
-BASELINES = {
-    "person": (["name", "id_number", "birth_date", "phone", "residence_address"],
-               lambda cl: [cl.ExactMatch("id_number"), cl.JaroWinklerAtThresholds("name"), cl.ExactMatch("birth_date"),
-                           cl.ExactMatch("phone"), cl.LevenshteinAtThresholds("residence_address", [2, 5])],
-               [("id_number",), ("name", "birth_date"), ("phone",)]),
-    "legal_entity": (["name", "uscc", "legal_rep_name", "registered_address"],
-                     lambda cl: [cl.ExactMatch("uscc"), cl.JaroWinklerAtThresholds("name"), cl.ExactMatch("legal_rep_name"),
-                                 cl.LevenshteinAtThresholds("registered_address", [2, 5])],
-                     [("uscc",), ("name",), ("legal_rep_name",)]),
-    "building": (["building_code", "address", "lon", "lat"],
-                 lambda cl: [cl.ExactMatch("building_code"), cl.LevenshteinAtThresholds("address", [2, 5]),
-                             cl.DistanceInKMAtThresholds("lat", "lon", [0.05, 0.3])],
-                 [("building_code",), ("address",)]),
-}
-
-
 def baseline(settings, catalog, truth_dir: Path, entity: str) -> dict:
-    """Plain Splink on the raw columns of one entity, clustered at the same threshold as ours."""
-    import duckdb
-    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
-    from splink import comparison_library as cl
-
-    from entity_resolution.clustering import cluster_records
+    """Plain Splink on the raw columns of one entity (entity_resolution/baseline.py), clustered at 0.9."""
+    from entity_resolution.baseline import clusters_as_xref, plain_splink_dedupe
     from entity_resolution.evaluation import join_truth, pairwise_scores
     from entity_resolution.sources import load_source_records
 
-    columns, comparisons, blocks = BASELINES[entity]
     records = load_source_records(settings, catalog, entity, standardize=False)
-    df = records.select(["record_uid", *columns]).to_pandas()
-    for col in columns:
-        if col not in ("lat", "lon"):
-            df[col] = df[col].astype(str).where(df[col].notna(), None)
-    start = time.perf_counter()
-    con = duckdb.connect()
-    try:
-        table = DuckDBAPI(connection=con).register(df, dataset_display_name=f"raw_{entity}")
-        linker = Linker(table, SettingsCreator(
-            link_type="dedupe_only", unique_id_column_name="record_uid", comparisons=comparisons(cl),
-            blocking_rules_to_generate_predictions=[block_on(*b) for b in blocks],
-        ), log_level="ERROR")
-        linker.training.estimate_probability_two_random_records_match([block_on(*blocks[0])], recall=0.7)
-        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-        for b in blocks[:2]:
-            linker.training.estimate_parameters_using_expectation_maximisation(block_on(*b))
-        pairs = linker.inference.predict(threshold_match_probability=0.5).as_pandas_dataframe()
-    finally:
-        con.close()
-    seconds = time.perf_counter() - start
-    pair_table = pa.table({"record_uid_l": pairs["record_uid_l"].astype(str), "record_uid_r": pairs["record_uid_r"].astype(str),
-                           "match_probability": pairs["match_probability"].astype(float)})
-    clusters = cluster_records(records.column("record_uid"), pair_table, threshold=0.9).clusters
-    parts = pc.split_pattern(clusters.column("record_uid"), "|", max_splits=1)
-    xref = pa.table({"entity": pa.array([entity] * clusters.num_rows), "resource": pc.list_element(parts, 0),
-                     "record_key": pc.list_element(parts, 1), "golden_id": pc.cast(clusters.column("cluster_id"), pa.string())})
-    scores = pairwise_scores(join_truth(xref, pq.read_table(truth_dir / "records.parquet"), entity))
-    return {**scores.as_dict(), "seconds": round(seconds, 1)}
+    run = plain_splink_dedupe(records, entity)
+    scores = pairwise_scores(join_truth(clusters_as_xref(entity, run.clusters), pq.read_table(truth_dir / "records.parquet"), entity))
+    return {**scores.as_dict(), "seconds": round(run.seconds, 1)}
 
 
 def main() -> None:

@@ -75,22 +75,23 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
             from entity_resolution.charts import write_charts
 
             write_charts(settings, entity, records)
-    folder = pending_dir(settings, release, entity)
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for name in ("golden", "xref", "changes", "disagreements"):
-        pq.write_table(getattr(result, name), tmp / f"{name}.parquet")
-    save_state(tmp / "state", result.state)
-    if matched is not None:
-        incremental.save_pending(tmp / "match", matched, entity)
+    with stage(f"{entity}:save") as saving:
+        folder = pending_dir(settings, release, entity)
+        tmp = folder.with_name(folder.name + ".partial")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        for name in ("golden", "xref", "changes", "disagreements"):
+            pq.write_table(getattr(result, name), tmp / f"{name}.parquet")
+        save_state(tmp / "state", result.state)
+        if matched is not None:
+            incremental.save_pending(tmp / "match", matched, entity)
     info = {
         "entity": entity, "release": release, "records": records.num_rows, "pairs": pairs.num_rows,
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
         "match_mode": matched.mode if matched else "none", "rescored": matched.rescored if matched else 0,
         "identifier_conflicts": constraints.num_rows,
         "timings": {"load": load.seconds, "match": match.seconds, "cluster+survive": survive.seconds,
-                    "charts": charts.seconds},
+                    "charts": charts.seconds, "save": saving.seconds},
     }
     (tmp / "info.json").write_text(json.dumps(info), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
@@ -115,9 +116,9 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
     if next_release(settings) != release:
         raise UserError(f"Release {release} is stale: release {next_release(settings) - 1} was published meanwhile. "
                         "Resolve again (zhiwang run) to build the next release.")
-    parts = {e: {n: pq.read_table(pending_dir(settings, release, e) / f"{n}.parquet")
-                 for n in ("golden", "xref", "changes", "disagreements")} for e in ENTITY_TYPES}
     with stage("links") as linking:
+        parts = {e: {n: pq.read_table(pending_dir(settings, release, e) / f"{n}.parquet")
+                     for n in ("golden", "xref", "changes", "disagreements")} for e in ENTITY_TYPES}
         golden = {e: parts[e]["golden"] for e in ENTITY_TYPES}
         links = build_links(golden["person"], golden["legal_entity"], golden["building"])
         linking.rows = links.num_rows
@@ -131,12 +132,13 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
         }
         publishing.rows = tables["xref"].num_rows
         published = publish_release(settings, catalog, tables, note=note, build_mirrors=False)
-    for entity in ENTITY_TYPES:  # only now: a failed publish must not advance golden IDs
-        state = load_state(pending_dir(settings, release, entity) / "state")
-        if state is not None:
-            save_state(state_dir(settings, entity), state)
-        incremental.promote(settings, entity, pending_dir(settings, release, entity) / "match")
-    disagreements = _write_disagreements(settings, published.number, {e: parts[e]["disagreements"] for e in ENTITY_TYPES})
+        for entity in ENTITY_TYPES:  # only now: a failed publish must not advance golden IDs
+            state = load_state(pending_dir(settings, release, entity) / "state")
+            if state is not None:
+                save_state(state_dir(settings, entity), state)
+            incremental.promote(settings, entity, pending_dir(settings, release, entity) / "match")
+        disagreements = _write_disagreements(settings, published.number,
+                                             {e: parts[e]["disagreements"] for e in ENTITY_TYPES})
     shutil.rmtree(settings.home / "resolve" / "_pending" / f"release_{release}", ignore_errors=True)
     return {"release": published.number, "links": links.num_rows, "disagreements": disagreements,
             "timings": {"links": linking.seconds, "publish": publishing.seconds}}

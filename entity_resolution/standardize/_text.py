@@ -32,6 +32,25 @@ def to_simplified(text: str) -> str:
     return _t2s().convert(text) if _HAN.search(text) else text
 
 
+def to_simplified_many(texts: list[str]) -> list[str]:
+    """:func:`to_simplified` over many texts with one OpenCC call per few thousand texts instead of one per
+    text (4× faster): texts joined by newlines convert exactly as they do one by one, because no OpenCC
+    dictionary entry contains a newline, so no phrase spans two texts."""
+    out = list(texts)
+    todo = [i for i, t in enumerate(texts) if "\n" not in t and _HAN.search(t)]
+    for start in range(0, len(todo), 5000):
+        chunk = todo[start: start + 5000]
+        converted = _t2s().convert("\n".join(texts[i] for i in chunk)).split("\n")
+        if len(converted) != len(chunk):  # cannot happen by the argument above; stay correct if it does
+            converted = [to_simplified(texts[i]) for i in chunk]
+        for i, text in zip(chunk, converted, strict=True):
+            out[i] = text
+    for i, t in enumerate(texts):
+        if "\n" in t:
+            out[i] = to_simplified(t)
+    return out
+
+
 @lru_cache(maxsize=65536)
 def _char_t2s(char: str) -> str:
     return _t2s().convert(char)

@@ -75,3 +75,35 @@ def map_unique(values: Column, fn: Callable[[Any], T], out_type: pa.DataType | s
 def map_unique_struct(values: Column, fn: Callable[[Any], dict[str, Any] | None], out_type: pa.StructType) -> pa.Array:
     """Like :func:`map_unique` for a function returning several fields: always a pyarrow struct array."""
     return _mapped_arrow(_as_arrow(values), fn, out_type)
+
+
+def map_unique_array(values: Column, array_fn: Callable[[pa.Array], pa.Array], scalar_fn: Callable[[Any], T],
+                     out_type: pa.DataType | str) -> Column:
+    """Like :func:`map_unique`, with a vectorised ``array_fn`` (string array of the distinct values → array of
+    ``out_type``) that gives the same answers as ``scalar_fn``; columns that are not text (numbers, mixed
+    objects) go through ``scalar_fn`` one distinct value at a time, exactly as :func:`map_unique` would."""
+    import pyarrow as pa
+
+    if isinstance(out_type, str):
+        out_type = getattr(pa, out_type)()
+    if _is_series(values):
+        import numpy as np
+        import pandas as pd
+
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        try:
+            distinct = pa.array(uniques.tolist(), type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: the scalar function handles anything
+            return map_unique(values, scalar_fn, out_type)
+        outputs = np.array([*array_fn(distinct).to_pylist(), None], dtype=object)
+        return pd.Series(outputs[codes], index=values.index, name=values.name, dtype=object)
+    arrow = _as_arrow(values)
+    if pa.types.is_dictionary(arrow.type):
+        arrow = arrow.cast(arrow.type.value_type)
+    if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type) or pa.types.is_null(arrow.type)):
+        return map_unique(values, scalar_fn, out_type)
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(arrow.cast(pa.string()))
+    result = array_fn(encoded.dictionary).cast(out_type).take(encoded.indices)
+    return result if isinstance(values, pa.Array | pa.ChunkedArray) else result.to_pylist()

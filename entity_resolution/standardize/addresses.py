@@ -22,8 +22,14 @@ from dataclasses import dataclass, fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from entity_resolution.standardize._text import nfkc, replace_cn_numerals, to_simplified, unify_dashes
-from entity_resolution.standardize._vector import Column, map_unique_struct
+from entity_resolution.standardize._text import (
+    nfkc,
+    replace_cn_numerals,
+    to_simplified,
+    to_simplified_many,
+    unify_dashes,
+)
+from entity_resolution.standardize._vector import Column, _as_arrow
 from entity_resolution.standardize.places import (
     CITIES,
     GUANGDONG_CITIES,
@@ -56,6 +62,10 @@ _MUNICIPALITIES = ("北京市", "上海市", "天津市", "重庆市")
 _PROVINCE_FULL = {short_name(p): p for p in PROVINCES}
 NULL_ADDRESSES = frozenset({"", "无", "不详", "未知", "空", "null", "none", "-", "--", "/", "?"})
 _GENERIC_DISTRICT = re.compile(r"^([\u4e00-\u9fff]{1,4}?(?:新区|区|县|旗))")
+_ORDINAL_DIGIT = re.compile(r"第(?=\d)")
+_STREET_OFFICE = re.compile(r"街道办事处|街道办")
+_COMMUNITY_OFFICE = re.compile(r"社区(?:居民委员会|居委会|工作站)$")
+_VILLAGE_OFFICE = re.compile(r"(?:村民委员会|村委会)$")
 
 
 @dataclass(frozen=True)
@@ -78,23 +88,30 @@ class Address:
     def building_key(self) -> str | None:
         """district|road|number|estate|building, or None when the address names no place below the
         district (neither a road number nor an estate)."""
-        if not ((self.road and self.number) or self.estate):
-            return None
-        district = self.district_code or self.district or ""
-        return "|".join([district, self.road or "", self.number or "", self.estate or "", self.building or ""])
+        return _building_key(self.district, self.district_code, self.road, self.number, self.estate, self.building)
 
     @property
     def unit_key(self) -> str | None:
         """building_key|unit|room, or None without a building key or a room."""
-        key = self.building_key
-        if key is None or not self.room:
-            return None
-        return f"{key}|{self.unit or ''}|{self.room}"
+        return _unit_key(self.building_key, self.unit, self.room)
 
     def as_dict(self) -> dict[str, str | None]:
         # a plain comprehension: dataclasses.asdict deep-copies and cost as much as the parse itself
         return {**{name: getattr(self, name) for name in _FIELDS}, "building_key": self.building_key,
                 "unit_key": self.unit_key}
+
+
+def _building_key(district: str | None, code: str | None, road: str | None, number: str | None, estate: str | None,
+                  building: str | None) -> str | None:
+    if not ((road and number) or estate):
+        return None
+    return "|".join([code or district or "", road or "", number or "", estate or "", building or ""])
+
+
+def _unit_key(building_key: str | None, unit: str | None, room: str | None) -> str | None:
+    if building_key is None or not room:
+        return None
+    return f"{building_key}|{unit or ''}|{room}"
 
 
 _FIELDS = tuple(f.name for f in fields(Address))
@@ -103,10 +120,19 @@ ADDRESS_COLUMNS = [*_FIELDS, "building_key", "unit_key"]
 
 def fold_address(value: str) -> str:
     """The text the parser reads: width, script, spaces, punctuation, numerals and building markers folded."""
-    text = to_simplified(unify_dashes(nfkc(value)).upper())
+    return _fold_simplified(to_simplified(_fold_width(value)))
+
+
+def _fold_width(value: str) -> str:
+    return unify_dashes(nfkc(value)).upper()
+
+
+def _fold_simplified(text: str) -> str:
+    """The rest of :func:`fold_address`, after width and script."""
     text = _NOISE.sub("", text)
     text = replace_cn_numerals(text, _MARKERS)
-    text = re.sub(r"第(?=\d)", "", text)
+    if "第" in text:
+        text = _ORDINAL_DIGIT.sub("", text)
     text = _BUILDING_LETTER.sub(r"\1座", text)
     return _BUILDING_NUMBER.sub(r"\1栋", text)
 
@@ -134,7 +160,7 @@ def _take(pattern: re.Pattern[str], text: str) -> tuple[str | None, str]:
 
 
 def _parse_tail(text: str) -> tuple[dict[str, str | None], str]:
-    m = _COMPACT_TAIL.search(text)
+    m = _COMPACT_TAIL.search(text) if text.count("-") >= 2 else None
     if m:  # 碧海花园3-2-501: building-unit-room
         return {"building": m["building"] + "栋", "unit": m["unit"] + "单元", "floor": None,
                 "room": m["room"]}, text[: m.start()]
@@ -143,7 +169,10 @@ def _parse_tail(text: str) -> tuple[dict[str, str | None], str]:
     start = len(text)
     while start and text[start - 1] in _TAIL_CHARS:
         start -= 1
-    m = next(m for i in range(start, len(text) + 1) if (m := _TAIL.match(text, i)))
+    for i in range(start, len(text) + 1):  # the empty match at the end always succeeds
+        m = _TAIL.match(text, i)
+        if m:
+            break
     parts = {k: m[k] for k in ("building", "unit", "floor", "room")}
     if parts["floor"]:
         parts["floor"] = parts["floor"][:-1]  # 12楼 / 12层 → 12
@@ -161,7 +190,12 @@ def parse_address(value: object) -> Address | None:
     """The components of a Chinese address; None for an empty value."""
     if value is None:
         return None
-    text = fold_address(str(value))
+    parts = _parse_folded(fold_address(str(value)))
+    return None if parts is None else Address(*parts)
+
+
+def _parse_folded(text: str) -> tuple[str | None, ...] | None:
+    """The fields of :class:`Address`, in order, from a folded text; None for an empty value."""
     if text.lower() in NULL_ADDRESSES:
         return None
     tail, text = _parse_tail(text)
@@ -174,11 +208,11 @@ def parse_address(value: object) -> Address | None:
         district, text = _take(_GENERIC_DISTRICT, text)
     street, text = _take(_STREET, text)
     if street:
-        street = re.sub(r"街道办事处|街道办", "街道", street)
+        street = _STREET_OFFICE.sub("街道", street)
     community, text = _take(_COMMUNITY, text)
     if community:
-        community = re.sub(r"社区(?:居民委员会|居委会|工作站)$", "社区", community)
-        community = re.sub(r"(?:村民委员会|村委会)$", "村", community)
+        community = _COMMUNITY_OFFICE.sub("社区", community)
+        community = _VILLAGE_OFFICE.sub("村", community)
     road, text = _take(_ROAD, text)
     number = None
     if road:
@@ -198,8 +232,8 @@ def parse_address(value: object) -> Address | None:
         city = city if city is None or city.endswith("市") else city + "市"
         if province is None and city in GUANGDONG_CITIES:
             province = "广东省"
-    return Address(province=province, city=city, district=district, district_code=code, street=street,
-                   community=community, road=road, number=number, estate=estate, **tail)
+    return (province, city, district, code, street, community, road, number, estate, tail["building"], tail["unit"],
+            tail["floor"], tail["room"])
 
 
 def building_key(value: object) -> str | None:
@@ -214,13 +248,29 @@ def unit_key(value: object) -> str | None:
 
 def parse_addresses(values: Column) -> pa.Table:
     """:func:`parse_address` over a column: a table with one string column per component plus
-    ``building_key`` and ``unit_key``, row for row; every column is null where the input was empty."""
-    def one(value: object) -> dict[str, str | None] | None:
-        parsed = parse_address(value)
-        return None if parsed is None else parsed.as_dict()
+    ``building_key`` and ``unit_key``, row for row; every column is null where the input was empty.
 
+    Each distinct value is parsed once, and the script of all of them is converted in a few OpenCC calls."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
-    struct = map_unique_struct(values, one, pa.struct([(name, pa.string()) for name in ADDRESS_COLUMNS]))
-    # flatten() carries the struct's own nulls into every child column
-    return pa.Table.from_arrays(struct.flatten(), names=ADDRESS_COLUMNS)
+    arrow = _as_arrow(values)
+    if pa.types.is_dictionary(arrow.type):
+        arrow = arrow.cast(arrow.type.value_type)
+    encoded = pc.dictionary_encode(arrow)
+    texts = to_simplified_many([_fold_width(str(v)) for v in encoded.dictionary.to_pylist()])
+    rows = [_parse_folded(_fold_simplified(text)) for text in texts]
+    columns: list[list[str | None]] = [[] for _ in ADDRESS_COLUMNS]
+    empty = (None,) * len(ADDRESS_COLUMNS)
+    district, code, road, number, estate, building, unit, room = (_FIELDS.index(n) for n in (
+        "district", "district_code", "road", "number", "estate", "building", "unit", "room"))
+    for parts in rows:
+        if parts is None:
+            row = empty
+        else:
+            b_key = _building_key(parts[district], parts[code], parts[road], parts[number], parts[estate],
+                                  parts[building])
+            row = (*parts, b_key, _unit_key(b_key, parts[unit], parts[room]))
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return pa.Table.from_arrays([pa.array(c, pa.string()).take(encoded.indices) for c in columns], names=ADDRESS_COLUMNS)

@@ -9,10 +9,14 @@ stays in the staging and golden tables, where survivorship and the quality repor
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from entity_resolution.standardize._text import nfkc
-from entity_resolution.standardize._vector import Column, map_unique
+from entity_resolution.standardize._vector import Column, map_unique_array
 from quality.validators import cn_id, uscc
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def id_number_for_matching(value: object) -> str | None:
@@ -53,12 +57,28 @@ def uscc_for_matching(value: object) -> str | None:
 # ---- column forms -----------------------------------------------------------------------------------------
 
 def id_numbers_for_matching(values: Column) -> Column:
-    return map_unique(values, id_number_for_matching, "string")
+    """:func:`id_number_for_matching` over a column, checked with NumPy (``cn_id.normalize_array``)."""
+    return map_unique_array(values, cn_id.normalize_array, id_number_for_matching, "string")
 
 
 def usccs_for_matching(values: Column) -> Column:
-    return map_unique(values, uscc_for_matching, "string")
+    """:func:`uscc_for_matching` over a column, checked with NumPy (``uscc.normalize_array``)."""
+    return map_unique_array(values, _usccs_for_matching, uscc_for_matching, "string")
+
+
+def _usccs_for_matching(values: pa.Array) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # NFKC changes only non-ASCII text, and a plain code is ASCII: fold the rest one by one first
+    ascii_ = pc.fill_null(pc.string_is_ascii(values), True).to_numpy(zero_copy_only=False)
+    if not ascii_.all():
+        values = pa.array([v if a or v is None else nfkc(v) for v, a in zip(values.to_pylist(), ascii_, strict=True)],
+                          pa.string())
+    return uscc.normalize_array(values)
 
 
 def id_number_birth_dates(values: Column) -> Column:
-    return map_unique(values, id_number_birth_date, "date32")
+    """:func:`id_number_birth_date` over a column."""
+    return map_unique_array(values, lambda v: cn_id.birth_date_array(cn_id.normalize_array(v)), id_number_birth_date,
+                            "date32")

@@ -22,6 +22,7 @@ def _register() -> None:
         airflow_cmd,
         audit_cmd,
         backup_cmd,
+        bench_cmd,
         catalog_cmd,
         demo_cmd,
         golden_cmd,
@@ -47,6 +48,7 @@ def _register() -> None:
     app.add_typer(backup_cmd.app, name="backup")
     app.add_typer(demo_cmd.app, name="demo")
     app.add_typer(airflow_cmd.app, name="airflow")
+    bench_cmd.register(app)  # bench
 
 
 _register()
