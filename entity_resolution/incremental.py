@@ -82,38 +82,43 @@ def score(settings: Settings, entity: str, records: pa.Table, *, threshold: floa
     cache = _load(settings, entity, model_sha)
     if cache is not None:
         old_matching, old_pairs = cache
-        known = dict(zip(old_matching.column("unique_id").to_pylist(), old_matching.column("fingerprint").to_pylist(), strict=True))
-        uids, fps = records.column("record_uid").to_pylist(), records.column("fingerprint").to_pylist()
-        changed = {u for u, f in zip(uids, fps, strict=True) if known.get(u) != f}
-        if len(changed) <= FULL_RESCORE_SHARE * max(len(uids), 1):
-            return _incremental(records, changed, old_matching, old_pairs, standardize, model, decisive, threshold)
+        # Arrow hash sets, not Python sets: a city has millions of records
+        unchanged = pc.is_in(_keys(records.column("record_uid"), records.column("fingerprint")),
+                             value_set=_keys(old_matching.column("unique_id"), old_matching.column("fingerprint")))
+        changed = records.num_rows - pc.sum(unchanged).as_py() if records.num_rows else 0
+        if changed <= FULL_RESCORE_SHARE * max(records.num_rows, 1):
+            return _incremental(records, unchanged, changed, old_matching, old_pairs, standardize, model, decisive,
+                                threshold)
     matching = _standardized(records, standardize)
     pairs = get_backend().predict(model, matching.drop_columns(["fingerprint"]), None, decisive=decisive,
                                   threshold=threshold)
     return Scored(pairs=pairs, matching=matching, mode="full", rescored=records.num_rows)
 
 
-def _incremental(records: pa.Table, changed: set[str], old_matching: pa.Table, old_pairs: pa.Table, standardize: Any,
-                 model: dict[str, Any], decisive: str, threshold: float) -> Scored:
-    current = set(records.column("record_uid").to_pylist())
-    stable = current - changed
-    is_changed = pc.is_in(records.column("record_uid"), value_set=pa.array(sorted(changed), pa.string()))
-    fresh = _standardized(records.filter(is_changed), standardize) if changed else old_matching.schema.empty_table()
-    kept_rows = old_matching.filter(pc.is_in(old_matching.column("unique_id"), value_set=pa.array(sorted(stable), pa.string())))
-    kept_pairs = old_pairs.filter(pc.and_(
-        pc.is_in(old_pairs.column("record_uid_l"), value_set=pa.array(sorted(stable), pa.string())),
-        pc.is_in(old_pairs.column("record_uid_r"), value_set=pa.array(sorted(stable), pa.string()))))
+def _keys(uids: pa.ChunkedArray, fingerprints: pa.ChunkedArray) -> pa.ChunkedArray:
+    return pc.binary_join_element_wise(uids, fingerprints, "\x1f")
+
+
+def _incremental(records: pa.Table, unchanged: pa.ChunkedArray, changed: int, old_matching: pa.Table,
+                 old_pairs: pa.Table, standardize: Any, model: dict[str, Any], decisive: str,
+                 threshold: float) -> Scored:
+    stable = records.column("record_uid").filter(unchanged).combine_chunks()
+    fresh = (_standardized(records.filter(pc.invert(unchanged)), standardize) if changed
+             else old_matching.schema.empty_table())
+    kept_rows = old_matching.filter(pc.is_in(old_matching.column("unique_id"), value_set=stable))
+    kept_pairs = old_pairs.filter(pc.and_(pc.is_in(old_pairs.column("record_uid_l"), value_set=stable),
+                                          pc.is_in(old_pairs.column("record_uid_r"), value_set=stable)))
     new_pairs = (get_backend().predict(model, fresh.drop_columns(["fingerprint"]), kept_rows.drop_columns(["fingerprint"]),
                                        decisive=decisive, threshold=threshold)
                  if fresh.num_rows else kept_pairs.schema.empty_table())
     matching = pa.concat_tables([kept_rows, fresh], promote_options="permissive")
     return Scored(pairs=pa.concat_tables([kept_pairs, new_pairs], promote_options="permissive"), matching=matching,
-                  mode="incremental", rescored=len(changed))
+                  mode="incremental", rescored=changed)
 
 
 def _standardized(records: pa.Table, standardize: Any) -> pa.Table:
     frame = standardize(records.to_pandas(), id_column="record_uid")
-    frame["fingerprint"] = records.column("fingerprint").to_pylist()
+    frame["fingerprint"] = records.column("fingerprint").to_numpy(zero_copy_only=False)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     # an all-empty column has no type of its own; text is what a later run will put there
     return table.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]))

@@ -48,8 +48,14 @@ def _context() -> Any:
                 InMemoryStoreBackendDefaults,
                 ProgressBarsConfig,
             )
+            from great_expectations.execution_engine import pandas_execution_engine
 
             import quality.expectations  # noqa: F401 - registers our expectations with GE
+
+            # GE fingerprints every pandas batch it loads (twice per validation: an MD5 over a full-frame
+            # hash) unless the frame is over this many bytes. The fingerprint is only a batch marker, no
+            # expectation reads it, and it cost a third of the gate's time (py-spy, 100k-person city).
+            pandas_execution_engine.HASH_THRESHOLD = 0
 
             # no Data Docs site: GE's default ephemeral context leaves a temporary docs folder per process,
             # and its HTML needs CDNs anyway (our offline report is quality.report)

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 DEFAULT_MASTER = "local[2]"
 DEFAULT_DRIVER_MEMORY = "2g"
 SHUFFLE_PARTITIONS = 8
+LINEAGE = "parquet"
 """Spark's default of 200 shuffle partitions is for clusters: on two local cores most would be empty tasks."""
 SPARK_FIX = "install it with `uv sync` (the dev group) or `pip install 'zhiwang[spark]'`"
 
@@ -57,7 +58,7 @@ class SparkBackend:
         scratch = Path(tempfile.mkdtemp(prefix="predict-", dir=workdir or _scratch_dir()))
         spark.sparkContext.setCheckpointDir(str(scratch))
         api = SparkAPI(spark_session=spark, num_partitions_on_repartition=SHUFFLE_PARTITIONS,
-                       break_lineage_method="parquet")
+                       break_lineage_method=LINEAGE)
         views = {"new_records": _view_name("new_records"), "known_records": _view_name("known_records")}
         try:
             # the same display names as the DuckDB backend: Splink names each side's source dataset after them

@@ -17,6 +17,7 @@ buildings; ``unit_key`` adds unit and room and identifies a flat.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -43,10 +44,13 @@ from entity_resolution.standardize.places import (
 if TYPE_CHECKING:
     import pyarrow as pa
 
+log = logging.getLogger(__name__)
+
 # Chinese numerals directly before one of these (or at the very end: 二单元五〇一) are written in digits.
 _MARKERS = "号楼|号院|号|栋|幢|座|单元|室|房|层|楼|期|区|巷|弄|路|街|道|#|$"
 _NOISE = re.compile(r"[\s,，、;；:：。\"'“”‘’()\[\]【】<>《》]")
 _BUILDING_LETTER = re.compile(r"(?<![A-Z0-9])([A-Z])(?:栋|幢|座|#楼|#|号楼)")
+_LETTER_MARKED = re.compile(r"[A-Z](?:栋|幢|座|#|号楼)")  # every match of _BUILDING_LETTER contains one
 _BUILDING_NUMBER = re.compile(r"(?<![A-Z0-9-])(\d+)(?:号楼|栋楼|栋|幢|座|#楼|#)")
 _TAIL = re.compile(
     r"(?P<building>(?:[A-Z]座|\d+栋))?-?(?P<unit>(?:[A-Z]|\d+)单元)?-?(?P<floor>\d+(?:层|楼))?-?"
@@ -133,8 +137,13 @@ def _fold_simplified(text: str) -> str:
     text = replace_cn_numerals(text, _MARKERS)
     if "第" in text:
         text = _ORDINAL_DIGIT.sub("", text)
-    text = _BUILDING_LETTER.sub(r"\1座", text)
-    return _BUILDING_NUMBER.sub(r"\1栋", text)
+    # Both rewrites need a marker; a cheap test first skips the regex scan for most texts. A number before
+    # a bare 栋 is left as it is, so _BUILDING_NUMBER only has work when one of the other markers occurs.
+    if _LETTER_MARKED.search(text):
+        text = _BUILDING_LETTER.sub(r"\1座", text)
+    if "#" in text or "座" in text or "幢" in text or "号楼" in text or "栋楼" in text:
+        text = _BUILDING_NUMBER.sub(r"\1栋", text)
+    return text
 
 
 @lru_cache(maxsize=1)
@@ -159,11 +168,14 @@ def _take(pattern: re.Pattern[str], text: str) -> tuple[str | None, str]:
     return (m.group(0), text[m.end():]) if m and m.group(0) else (None, text)
 
 
-def _parse_tail(text: str) -> tuple[dict[str, str | None], str]:
-    m = _COMPACT_TAIL.search(text) if text.count("-") >= 2 else None
+_NO_TAIL = (None, None, None, None)
+
+
+def _parse_tail(text: str) -> tuple[tuple[str | None, str | None, str | None, str | None], str]:
+    """(building, unit, floor, room) read from the end of a folded text, and the text before them."""
+    m = _COMPACT_TAIL.search(text) if text.count("-") >= 2 else None  # the compact form has two dashes
     if m:  # 碧海花园3-2-501: building-unit-room
-        return {"building": m["building"] + "栋", "unit": m["unit"] + "单元", "floor": None,
-                "room": m["room"]}, text[: m.start()]
+        return (m["building"] + "栋", m["unit"] + "单元", None, m["room"]), text[: m.start()]
     # Every group of _TAIL is optional, so searching the whole text would try it at every position; the
     # tail can only start inside the trailing run of tail characters, so try those positions only.
     start = len(text)
@@ -173,17 +185,14 @@ def _parse_tail(text: str) -> tuple[dict[str, str | None], str]:
         m = _TAIL.match(text, i)
         if m:
             break
-    parts = {k: m[k] for k in ("building", "unit", "floor", "room")}
-    if parts["floor"]:
-        parts["floor"] = parts["floor"][:-1]  # 12楼 / 12层 → 12
-    start = m.start()
+    building, unit, floor, room, room_mark = m.group("building", "unit", "floor", "room", "room_mark")
     # A bare number at the end is a room only after a building, unit or floor, or with 室/房; otherwise it
     # is a road number (深南大道6008号), and belongs to the head.
-    if parts["room"] and not (parts["building"] or parts["unit"] or parts["floor"] or m["room_mark"] in ("室", "房", "号房")):
-        return {"building": None, "unit": None, "floor": None, "room": None}, text
-    if not any(parts.values()):
-        return parts, text
-    return parts, text[:start]
+    if room and not (building or unit or floor or room_mark in ("室", "房", "号房")):
+        return _NO_TAIL, text
+    if not (building or unit or floor or room):
+        return _NO_TAIL, text
+    return (building, unit, floor[:-1] if floor else floor, room), text[: m.start()]  # 12楼 / 12层 → 12
 
 
 def parse_address(value: object) -> Address | None:
@@ -232,8 +241,7 @@ def _parse_folded(text: str) -> tuple[str | None, ...] | None:
         city = city if city is None or city.endswith("市") else city + "市"
         if province is None and city in GUANGDONG_CITIES:
             province = "广东省"
-    return (province, city, district, code, street, community, road, number, estate, tail["building"], tail["unit"],
-            tail["floor"], tail["room"])
+    return (province, city, district, code, street, community, road, number, estate, *tail)
 
 
 def building_key(value: object) -> str | None:
@@ -246,31 +254,69 @@ def unit_key(value: object) -> str | None:
     return None if parsed is None else parsed.unit_key
 
 
-def parse_addresses(values: Column) -> pa.Table:
+PARALLEL_MIN_DISTINCT = 50_000
+"""Distinct addresses from which :func:`parse_addresses` parses in worker processes (below, starting them
+costs more than it saves)."""
+_CHUNK = 20_000  # distinct addresses per task: results go to Arrow per chunk, so Python objects stay few
+
+
+def parse_addresses(values: Column, *, workers: int | None = None) -> pa.Table:
     """:func:`parse_address` over a column: a table with one string column per component plus
     ``building_key`` and ``unit_key``, row for row; every column is null where the input was empty.
 
-    Each distinct value is parsed once, and the script of all of them is converted in a few OpenCC calls."""
+    Each distinct value is parsed once, the script of many is converted in one OpenCC call, and with
+    :data:`PARALLEL_MIN_DISTINCT` distinct values or more the chunks are shared with ``workers - 1`` helper
+    processes (default: the CPUs this process may use, at most 2); the result does not depend on ``workers``."""
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    from entity_resolution.standardize._pool import available_cpus, map_chunks
 
     arrow = _as_arrow(values)
     if pa.types.is_dictionary(arrow.type):
         arrow = arrow.cast(arrow.type.value_type)
     encoded = pc.dictionary_encode(arrow)
-    texts = to_simplified_many([_fold_width(str(v)) for v in encoded.dictionary.to_pylist()])
-    rows = [_parse_folded(_fold_simplified(text)) for text in texts]
-    columns: list[list[str | None]] = [[] for _ in ADDRESS_COLUMNS]
+    distinct = [str(v) for v in encoded.dictionary.to_pylist()]
+    chunks = [distinct[i: i + _CHUNK] for i in range(0, len(distinct), _CHUNK)]
+    workers = available_cpus() if workers is None else workers
+    batches = None
+    if len(distinct) >= PARALLEL_MIN_DISTINCT and workers > 1 and len(chunks) > 1:
+        results = map_chunks(parse_address_chunk, chunks, workers)
+        try:
+            batches = None if results is None else [_batch(columns) for columns in results]
+        except ChildProcessError as exc:
+            log.warning("parsing addresses in one process: %s", exc)
+    if batches is None:
+        batches = [_batch(parse_address_chunk(chunk)) for chunk in chunks]
+    parsed = pa.Table.from_batches(batches, schema=_schema()).combine_chunks()
+    return parsed.take(encoded.indices)
+
+
+def _schema() -> pa.Schema:
+    import pyarrow as pa
+
+    return pa.schema([(name, pa.string()) for name in ADDRESS_COLUMNS])
+
+
+def _batch(columns: list[tuple[str | None, ...]]) -> pa.RecordBatch:
+    import pyarrow as pa
+
+    return pa.RecordBatch.from_arrays([pa.array(c, pa.string()) for c in columns], schema=_schema())
+
+
+def parse_address_chunk(values: list[str]) -> list[tuple[str | None, ...]]:
+    """``ADDRESS_COLUMNS`` (one tuple per column) of distinct non-null addresses: the unit of work of
+    :func:`parse_addresses`, plain Python so that a helper process need not load Arrow."""
+    texts = to_simplified_many([_fold_width(value) for value in values])
     empty = (None,) * len(ADDRESS_COLUMNS)
     district, code, road, number, estate, building, unit, room = (_FIELDS.index(n) for n in (
         "district", "district_code", "road", "number", "estate", "building", "unit", "room"))
-    for parts in rows:
+    rows = []
+    for text in texts:
+        parts = _parse_folded(_fold_simplified(text))
         if parts is None:
-            row = empty
-        else:
-            b_key = _building_key(parts[district], parts[code], parts[road], parts[number], parts[estate],
-                                  parts[building])
-            row = (*parts, b_key, _unit_key(b_key, parts[unit], parts[room]))
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return pa.Table.from_arrays([pa.array(c, pa.string()).take(encoded.indices) for c in columns], names=ADDRESS_COLUMNS)
+            rows.append(empty)
+            continue
+        b_key = _building_key(parts[district], parts[code], parts[road], parts[number], parts[estate], parts[building])
+        rows.append((*parts, b_key, _unit_key(b_key, parts[unit], parts[room])))
+    return list(zip(*rows, strict=True)) if rows else [() for _ in ADDRESS_COLUMNS]

@@ -63,10 +63,11 @@ def id_numbers_for_matching(values: Column) -> Column:
 
 def usccs_for_matching(values: Column) -> Column:
     """:func:`uscc_for_matching` over a column, checked with NumPy (``uscc.normalize_array``)."""
-    return map_unique_array(values, _usccs_for_matching, uscc_for_matching, "string")
+    return map_unique_array(values, usccs_array, uscc_for_matching, "string")
 
 
-def _usccs_for_matching(values: pa.Array) -> pa.Array:
+def usccs_array(values: pa.Array) -> pa.Array:
+    """:func:`uscc_for_matching` over a string array (the distinct values of a column)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -8,10 +8,15 @@ without its area code is taken to be local (Shenzhen, 0755) unless told otherwis
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from entity_resolution.standardize._text import nfkc, unify_dashes
-from entity_resolution.standardize._vector import Column, map_unique
+from entity_resolution.standardize._vector import Column, map_unique, map_unique_array
 from quality.validators.phone import normalize_mobile
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 DEFAULT_AREA_CODE = "0755"
 # 010 and 020–029 are three-digit area codes; every other area code has four digits (0755, 0371 …).
@@ -20,6 +25,8 @@ _EXTENSION = re.compile(r"(转|分机|ext\.?|x|#).*$", re.IGNORECASE)
 _SEPARATORS = re.compile(r"[\s\-()\[\]]")
 _LOCAL = re.compile(r"^[2-9]\d{6,7}$")
 _LIST_SPLIT = re.compile(r"[,，;；/、|]+")
+# An ASCII mobile number with nothing around it: every phone rule gives it back unchanged.
+_PLAIN_MOBILE = r"^1[3-9][0-9]{9}$"
 
 
 def mobile_for_matching(value: object) -> str | None:
@@ -66,13 +73,34 @@ def phones_in(value: object) -> list[str]:
 
 # ---- column forms -----------------------------------------------------------------------------------------
 
+def _first_mobile(value: object) -> str | None:
+    # most cells hold one number: try it whole before splitting the cell
+    return mobile_for_matching(value) or next((p for p in phones_in(value) if "-" not in p), None)
+
+
+def _plain_or(values: pa.Array, fn: Callable[[object], str | None]) -> pa.Array:
+    """``fn`` over a string array, where a plain 11-digit mobile number is known to give itself."""
+    import numpy as np
+    import pyarrow as pa
+
+    from quality.validators._arrays import as_string_array, merged, plain_mask, scalar_part
+
+    values = as_string_array(values)
+    mask = plain_mask(values, _PLAIN_MOBILE)
+    idx = np.flatnonzero(mask)
+    other = np.flatnonzero(~mask & ~values.is_null().to_numpy(zero_copy_only=False))
+    return merged(len(values), pa.string(), [(idx, values.take(pa.array(idx, pa.int64()))),
+                                             (other, scalar_part(values, other, fn, pa.string()))])
+
+
+def phones_array(values: pa.Array) -> pa.Array:
+    """:func:`phone_for_matching` over a string array (the distinct values of a column)."""
+    return _plain_or(values, phone_for_matching)
+
+
 def mobiles_for_matching(values: Column) -> Column:
     """The first mobile number in each cell (cells may list several numbers)."""
-    def first_mobile(value: object) -> str | None:
-        # most cells hold one number: try it whole before splitting the cell
-        return mobile_for_matching(value) or next((p for p in phones_in(value) if "-" not in p), None)
-
-    return map_unique(values, first_mobile, "string")
+    return map_unique_array(values, lambda v: _plain_or(v, _first_mobile), _first_mobile, "string")
 
 
 def landlines_for_matching(values: Column) -> Column:

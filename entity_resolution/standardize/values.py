@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from entity_resolution.standardize._vector import map_unique
+from entity_resolution.standardize._vector import map_unique, map_unique_array
 
 
 def _rules() -> dict[str, Callable[[Any], Any]]:
@@ -34,15 +34,29 @@ def _rules() -> dict[str, Callable[[Any], Any]]:
     }
 
 
+def _array_rules() -> dict[str, Callable[[pa.Array], pa.Array]]:
+    """Vectorised forms of some rules (same answers as the scalar rule, see quality/validators/_arrays.py)."""
+    from entity_resolution.standardize.identifiers import usccs_array
+    from entity_resolution.standardize.phones import phones_array
+    from quality.validators import cn_id
+
+    return {"id_number": cn_id.normalize_array, "legal_rep_id_number": cn_id.normalize_array,
+            "uscc": usccs_array, "employer_uscc": usccs_array, "phone": phones_array}
+
+
 def standardize_values(entity: str, table: pa.Table) -> pa.Table:
     """``table`` with each canonical text field in its standard form (unreadable values kept as delivered)."""
-    rules = _rules()
+    rules, array_rules = _rules(), _array_rules()
     for name in table.column_names:
         rule = rules.get(f"{name}@{entity}") or rules.get(name)
         if rule is None or not pa.types.is_string(table.schema.field(name).type):
             continue
         raw = table.column(name).combine_chunks()
         trimmed = pc.utf8_trim_whitespace(raw)
-        standard = map_unique(trimmed, rule, pa.string())
+        array_rule = array_rules.get(f"{name}@{entity}") or array_rules.get(name)
+        if array_rule is not None:
+            standard = map_unique_array(trimmed, array_rule, rule, pa.string())
+        else:
+            standard = map_unique(trimmed, rule, pa.string())
         table = table.set_column(table.schema.get_field_index(name), name, pc.coalesce(standard, trimmed))
     return table

@@ -167,7 +167,6 @@ def _check_bytes(head, rest, *, upgraded: bool = False):  # noqa: ANN001, ANN202
 def _valid_18(matrix, today: dt.date):  # noqa: ANN001, ANN202 - (valid, days since epoch of the birth date)
     """:func:`is_valid` over an (n, 18) matrix of 17 ASCII digits + digit/X: region, check character, real
     birth date in [1880-01-01, today]."""
-    import numpy as np
 
     from quality.validators._arrays import digits_value, real_dates
 

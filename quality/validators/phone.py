@@ -33,3 +33,29 @@ def problem(value: str | None) -> str | None:
     if digits.startswith("0"):
         return "不是手机号（疑似固定电话）/ not a mobile number (looks like a landline); give an 11-digit mobile"
     return f"手机号应为 1 开头的 11 位数字 / a mobile number has 11 digits starting 13-19, got {len(digits)} characters"
+
+
+_PLAIN = r"^1[3-9][0-9]{9}$"
+
+
+def normalize_mobile_array(values):  # noqa: ANN001, ANN201 - pa.Array in and out
+    """:func:`normalize_mobile` over a string array (nulls stay null): a plain 11-digit number is its own
+    normal form, anything else goes through the scalar function."""
+    import numpy as np
+    import pyarrow as pa
+
+    from quality.validators._arrays import as_string_array, merged, plain_mask, scalar_part
+
+    values = as_string_array(values)
+    mask = plain_mask(values, _PLAIN)
+    idx = np.flatnonzero(mask)
+    other = np.flatnonzero(~mask & ~values.is_null().to_numpy(zero_copy_only=False))
+    return merged(len(values), pa.string(), [(idx, values.take(pa.array(idx, pa.int64()))),
+                                             (other, scalar_part(values, other, normalize_mobile, pa.string()))])
+
+
+def is_valid_mobile_array(values):  # noqa: ANN001, ANN201 - pa.Array in and out
+    """:func:`is_valid_mobile` over a string array: a boolean array without nulls."""
+    import pyarrow.compute as pc
+
+    return pc.is_valid(normalize_mobile_array(values))

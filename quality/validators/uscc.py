@@ -103,7 +103,14 @@ def normalize_array(values):  # noqa: ANN001, ANN201 - pa.Array in and out
     import numpy as np
     import pyarrow as pa
 
-    from quality.validators._arrays import as_string_array, char_matrix, merged, plain_mask, scalar_part, strings_from_matrix
+    from quality.validators._arrays import (
+        as_string_array,
+        char_matrix,
+        merged,
+        plain_mask,
+        scalar_part,
+        strings_from_matrix,
+    )
 
     values = as_string_array(values)
     mask = plain_mask(values, _PLAIN)
