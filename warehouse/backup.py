@@ -3,6 +3,8 @@
 Data and log files are immutable once written, so a backup taken under the publish lock is a consistent
 copy: the release registry and mirror records it contains point only at files it also contains. A
 manifest lists every file with its sha256; restore checks it before copying anything into the home.
+Both work on a local warehouse only: with ``ZHIWANG_WAREHOUSE_URI`` on an object store they stop with a
+ConfigError (the store's own versioning or replication is the backup there).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from warehouse.layout import exclusive_lock, publish_lock, sha256_file
-from zhiwang.errors import UserError
+from zhiwang.errors import ConfigError, UserError
 from zhiwang.settings import Settings
 
 PARTS = ("golden", "mirrors", "security")
@@ -24,10 +26,18 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.endswith(".tmp") and p.name != ".lock")
 
 
+def _require_home_warehouse(settings: Settings, root: Path) -> None:
+    if root != settings.home:
+        raise ConfigError(f"Backup copies the data home {settings.home}, but ZHIWANG_WAREHOUSE_URI puts the warehouse "
+                          f"in {root}; back that directory up with golden/ and mirrors/ in it, or unset the variable.")
+
+
 def create_backup(settings: Settings, dest: Path) -> dict[str, Any]:
     """Copy the warehouse state into the new directory ``dest`` and write its manifest."""
     from warehouse.registry import list_releases
+    from warehouse.storage import storage_for
 
+    _require_home_warehouse(settings, storage_for(settings).require_local("`zhiwang backup create`"))
     if dest.exists() and any(dest.iterdir()):
         raise UserError(f"Backup destination {dest} is not empty; choose a new directory.")
     dest.mkdir(parents=True, exist_ok=True)
@@ -52,6 +62,9 @@ def create_backup(settings: Settings, dest: Path) -> dict[str, Any]:
 
 def restore_backup(settings: Settings, source: Path, force: bool = False) -> dict[str, Any]:
     """Check the backup at ``source`` against its manifest, then copy it into the home."""
+    from warehouse.storage import storage_for
+
+    _require_home_warehouse(settings, storage_for(settings).require_local("`zhiwang backup restore`"))
     manifest_path = source / MANIFEST
     if not manifest_path.is_file():
         raise UserError(f"{source} is not a zhiwang backup: {MANIFEST} is missing.")

@@ -15,22 +15,26 @@ import pyarrow as pa
 from warehouse.layout import DELTA_CONFIG
 
 
-def upsert_table(path: Path, table: pa.Table, keys: tuple[str, ...], metadata: dict[str, str],
-                 scope: Any = None, known: tuple[int, pa.Table] | None = None) -> int:
-    """Commit ``table`` to the Delta table at ``path`` (created with the change data feed on) and return
-    the resulting version; no commit is made when nothing changed. ``scope`` is a pyarrow filter
-    expression limiting which existing rows are compared (and so may be deleted); ``known`` = (version,
-    content) already read by the caller, reused when that version is still the latest."""
+def upsert_table(path: Path | str, table: pa.Table, keys: tuple[str, ...], metadata: dict[str, str],
+                 scope: Any = None, known: tuple[int, pa.Table] | None = None,
+                 storage_options: dict[str, str] | None = None) -> int:
+    """Commit ``table`` to the Delta table at ``path`` (a directory or an object-store URI, opened with
+    ``storage_options``; created with the change data feed on) and return the resulting version; no commit
+    is made when nothing changed. ``scope`` is a pyarrow filter expression limiting which existing rows are
+    compared (and so may be deleted); ``known`` = (version, content) already read by the caller, reused when
+    that version is still the latest."""
     from deltalake import CommitProperties, DeltaTable, write_deltalake
 
     from warehouse.diff import row_delta
 
     uri = str(path)
     props = CommitProperties(custom_metadata=metadata)
-    if not DeltaTable.is_deltatable(uri):
-        write_deltalake(uri, table, mode="overwrite", configuration=DELTA_CONFIG, commit_properties=props)
-        return DeltaTable(uri).version()
-    dt = DeltaTable(uri)
+    opts = storage_options
+    if not DeltaTable.is_deltatable(uri, storage_options=opts):
+        write_deltalake(uri, table, mode="overwrite", configuration=DELTA_CONFIG, commit_properties=props,
+                        storage_options=opts)
+        return DeltaTable(uri, storage_options=opts).version()
+    dt = DeltaTable(uri, storage_options=opts)
     # Compare with the latest Delta version, not the last release: a crashed publish may have committed
     # since, and the upsert must leave the table equal to ``table`` whatever it starts from.
     if known is not None and scope is None and known[0] == dt.version():
@@ -49,4 +53,4 @@ def upsert_table(path: Path, table: pa.Table, keys: tuple[str, ...], metadata: d
         .when_not_matched_insert(updates=updates, predicate="s._op = 'I'")
         .execute()
     )
-    return DeltaTable(uri).version()
+    return DeltaTable(uri, storage_options=opts).version()

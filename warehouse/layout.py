@@ -1,11 +1,16 @@
-"""Where the warehouse keeps things under the data home, and the small file primitives it builds on.
+"""Where the warehouse keeps things below its root, and the small file primitives it builds on.
+
+The root is the data home unless ``ZHIWANG_WAREHOUSE_URI`` names another (warehouse/storage.py); below it:
 
 golden/<table>/                 Delta tables of the golden library
 golden/_registry/releases/N.json  one immutable record per release (the commit point of a publish)
-golden/_registry/.lock          serialises publishers
+golden/_registry/.lock          serialises publishers (local root; see storage.publish_lock)
 mirrors/<district>/<table>/     Delta tables of a district's mirror
 mirrors/<district>/_releases/N.json  which mirror table versions make up release N
-security/                       token hashes, the per-home secret, the audit log
+security/                       token hashes, the per-home secret, the audit log (always in the data home)
+
+The ``*_key`` functions give these places as keys for :class:`warehouse.storage.Storage`; the Path
+functions give them in the data home (the default, local layout).
 """
 
 from __future__ import annotations
@@ -26,6 +31,21 @@ DELTA_CONFIG = {
     "delta.logRetentionDuration": "interval 36500 days",
     "delta.deletedFileRetentionDuration": "interval 36500 days",
 }
+
+
+REGISTRY_KEY = "golden/_registry/releases"
+
+
+def golden_key(table: str) -> str:
+    return f"golden/{table}"
+
+
+def mirror_key(district: str, table: str) -> str:
+    return f"mirrors/{district}/{table}"
+
+
+def mirror_registry_key(district: str) -> str:
+    return f"mirrors/{district}/_releases"
 
 
 def golden_table(settings: Settings, table: str) -> Path:
@@ -97,7 +117,9 @@ def exclusive_lock(path: Path) -> Iterator[None]:
 
 
 def publish_lock(settings: Settings) -> contextlib.AbstractContextManager[None]:
-    return exclusive_lock(settings.golden / "_registry" / ".lock")
+    from warehouse.storage import publish_lock as lock
+
+    return lock(settings)
 
 
 def sha256_file(path: Path) -> str:

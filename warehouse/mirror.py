@@ -22,8 +22,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from catalog.canonical import CANONICAL_FIELDS
-from warehouse.layout import mirror_registry_dir, mirror_table, numbered_json, write_json_once
+from warehouse.layout import mirror_key, mirror_registry_key
 from warehouse.schema import ENTITY_TABLES
+from warehouse.storage import storage_for, write_json_once
 from zhiwang.errors import UserError
 from zhiwang.settings import Settings
 
@@ -135,11 +136,12 @@ def _mask_column(column: pa.Array, rank: np.ndarray, conditional_cleared: bool) 
 
 def mirror_release(settings: Settings, district: str, number: int | None = None) -> dict[str, Any] | None:
     """The recorded mirror release ``number`` (default: latest) of ``district``, or None."""
-    paths = numbered_json(mirror_registry_dir(settings, district))
-    if not paths:
+    storage = storage_for(settings)
+    keys = storage.numbered_json(mirror_registry_key(district))
+    if not keys:
         return None
-    key = max(paths) if number is None else number
-    return json.loads(paths[key].read_text(encoding="utf-8")) if key in paths else None
+    n = max(keys) if number is None else number
+    return json.loads(storage.read_bytes(keys[n])) if n in keys else None
 
 
 def build_mirrors(settings: Settings, catalog: Catalog, release: int | None = None,
@@ -176,6 +178,8 @@ def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, vie
 
     from warehouse.delta_io import upsert_table
 
+    storage = storage_for(settings)
+    opts = storage.storage_options
     meta = {"zhiwang.release": str(number), "zhiwang.district": code}
     cleared = list(catalog.districts[code].cleared)
     now = datetime.now(UTC).isoformat(timespec="seconds")
@@ -183,16 +187,18 @@ def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, vie
     for entity in ENTITY_TABLES:
         view = views[entity, "conditional" in cleared]
         masked = view.filter(pc.equal(view.column("district_code"), code))
-        version = upsert_table(mirror_table(settings, code, entity), masked, ("golden_id",), meta)
+        version = upsert_table(storage.uri(mirror_key(code, entity)), masked, ("golden_id",), meta, storage_options=opts)
         tables[entity] = {"version": version, "rows": masked.num_rows}
-    release_path = mirror_table(settings, code, "release")
-    history = DeltaTable(str(release_path)).to_pyarrow_table() if DeltaTable.is_deltatable(str(release_path)) else RELEASE_SCHEMA.empty_table()
+    release_uri = storage.uri(mirror_key(code, "release"))
+    history = (DeltaTable(release_uri, storage_options=opts).to_pyarrow_table()
+               if DeltaTable.is_deltatable(release_uri, storage_options=opts) else RELEASE_SCHEMA.empty_table())
     history = history.filter(pc.not_equal(history.column("release"), number)).cast(RELEASE_SCHEMA)
     new_rows = pa.table({"release": [number] * len(tables), "table_name": list(tables),
                          "version": [t["version"] for t in tables.values()], "rows": [t["rows"] for t in tables.values()],
                          "published_at": [now] * len(tables)}, schema=RELEASE_SCHEMA)
-    version = upsert_table(release_path, pa.concat_tables([history, new_rows]), ("release", "table_name"), meta)
+    version = upsert_table(release_uri, pa.concat_tables([history, new_rows]), ("release", "table_name"), meta,
+                           storage_options=opts)
     tables["release"] = {"version": version, "rows": history.num_rows + new_rows.num_rows}
     record = {"release": number, "district": code, "created_at": now, "cleared": cleared, "tables": tables}
-    write_json_once(mirror_registry_dir(settings, code) / f"{number}.json", record)
+    write_json_once(settings, f"{mirror_registry_key(code)}/{number}.json", record)
     return record

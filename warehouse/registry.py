@@ -1,18 +1,19 @@
 """The release registry: which Delta version of each golden table makes up release N.
 
-A release is one JSON file ``golden/_registry/releases/N.json``, written whole and exclusively (tmp file,
-fsync, hard link). Its appearance is the commit point of a publish; the current release is the highest N
-present. Readers resolve every table through a release, never through the Delta table's latest version, so
-they see release N or N+1 and never a mix (a crashed publish may leave Delta commits no release points to).
+A release is one JSON file ``golden/_registry/releases/N.json`` below the warehouse root, written whole
+and exclusively (locally: tmp file, fsync, hard link; on an object store: a conditional put). Its
+appearance is the commit point of a publish; the current release is the highest N present. Readers
+resolve every table through a release, never through the Delta table's latest version, so they see
+release N or N+1 and never a mix (a crashed publish may leave Delta commits no release points to).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from warehouse.layout import golden_table, numbered_json, registry_dir, sha256_file, write_json_once
+from warehouse.layout import REGISTRY_KEY, golden_key
+from warehouse.storage import Storage, storage_for
 from zhiwang.errors import UserError
 from zhiwang.settings import Settings
 
@@ -53,39 +54,47 @@ class Release:
                 "tables": {n: {"version": t.version, "rows": t.rows, "files": len(t.files)} for n, t in self.tables.items()}}
 
 
-def _load(path: Path) -> Release:
+def _load(storage: Storage, key: str) -> Release:
     import json
 
-    return Release.from_json(json.loads(path.read_text(encoding="utf-8")))
+    return Release.from_json(json.loads(storage.read_bytes(key)))
 
 
 def list_releases(settings: Settings) -> list[Release]:
-    return [_load(path) for path in numbered_json(registry_dir(settings)).values()]
+    storage = storage_for(settings)
+    return [_load(storage, key) for key in storage.numbered_json(REGISTRY_KEY).values()]
 
 
 def current_release(settings: Settings) -> Release | None:
-    paths = numbered_json(registry_dir(settings))
-    return _load(paths[max(paths)]) if paths else None
+    storage = storage_for(settings)
+    keys = storage.numbered_json(REGISTRY_KEY)
+    return _load(storage, keys[max(keys)]) if keys else None
 
 
 def get_release(settings: Settings, number: int | None = None) -> Release:
     """Release ``number``, or the current one; a UserError says which releases exist."""
-    paths = numbered_json(registry_dir(settings))
-    if not paths:
-        raise UserError(f"No golden release under {registry_dir(settings)} yet. Run `zhiwang publish` first.")
+    storage = storage_for(settings)
+    keys = storage.numbered_json(REGISTRY_KEY)
+    if not keys:
+        raise UserError(f"No golden release under {storage.uri(REGISTRY_KEY)} yet. Run `zhiwang publish` first.")
     if number is None:
-        return _load(paths[max(paths)])
-    if number not in paths:
-        raise UserError(f"No release {number} in {registry_dir(settings)}; releases are {min(paths)}..{max(paths)}.")
-    return _load(paths[number])
+        return _load(storage, keys[max(keys)])
+    if number not in keys:
+        raise UserError(f"No release {number} in {storage.uri(REGISTRY_KEY)}; releases are {min(keys)}..{max(keys)}.")
+    return _load(storage, keys[number])
 
 
-def record_release(settings: Settings, release: Release) -> Path:
-    path = registry_dir(settings) / f"{release.number}.json"
-    if path.exists():
-        raise UserError(f"Release {release.number} already exists at {path}: releases are immutable.")
-    write_json_once(path, release.to_json())
-    return path
+def record_release(settings: Settings, release: Release) -> str:
+    """Write release ``release``'s record: the commit point of a publish. Returns its URI."""
+    storage = storage_for(settings)
+    key = f"{REGISTRY_KEY}/{release.number}.json"
+    try:
+        # no separate existence check: the exclusive write is the check, also against a publisher elsewhere
+        storage.put_json_once(key, release.to_json())
+    except FileExistsError:
+        raise UserError(f"Release {release.number} already exists at {storage.uri(key)}: releases are immutable. "
+                        "If another publisher recorded it meanwhile, publish again on top of it.") from None
+    return storage.uri(key)
 
 
 def table_at(settings: Settings, table: str, release: int | None = None) -> DeltaTable:
@@ -95,7 +104,9 @@ def table_at(settings: Settings, table: str, release: int | None = None) -> Delt
     rel = get_release(settings, release)
     if table not in rel.tables:
         raise UserError(f"Release {rel.number} has no table {table!r}; it has {', '.join(rel.tables)}.")
-    return DeltaTable(str(golden_table(settings, table)), version=rel.tables[table].version)
+    storage = storage_for(settings)
+    return DeltaTable(storage.uri(golden_key(table)), version=rel.tables[table].version,
+                      storage_options=storage.storage_options)
 
 
 def read_table(settings: Settings, table: str, release: int | None = None, filter: Any = None,
@@ -118,9 +129,9 @@ def data_files(dt: DeltaTable) -> list[str]:
     return pa.table(dt.get_add_actions(flatten=True)).column("path").to_pylist()
 
 
-def hash_files(table_path: Path, files: list[str], known: dict[str, str]) -> dict[str, str]:
+def hash_files(storage: Storage, table_key: str, files: list[str], known: dict[str, str]) -> dict[str, str]:
     """sha256 per data file; files already hashed by an earlier release are immutable, so reuse those."""
-    return {name: known.get(name) or sha256_file(table_path / name) for name in sorted(files)}
+    return {name: known.get(name) or storage.sha256(f"{table_key}/{name}") for name in sorted(files)}
 
 
 def verify_release(settings: Settings, number: int | None = None) -> list[str]:
@@ -128,16 +139,17 @@ def verify_release(settings: Settings, number: int | None = None) -> list[str]:
     from deltalake import DeltaTable
 
     rel = get_release(settings, number)
+    storage = storage_for(settings)
     problems = []
     for name, tv in rel.tables.items():
-        path = golden_table(settings, name)
-        listed = set(data_files(DeltaTable(str(path), version=tv.version)))
+        key = golden_key(name)
+        listed = set(data_files(DeltaTable(storage.uri(key), version=tv.version, storage_options=storage.storage_options)))
         if listed != set(tv.files):
             problems.append(f"{name} v{tv.version}: Delta lists {len(listed)} files, release {rel.number} recorded {len(tv.files)}")
         for file, digest in tv.files.items():
-            target = path / file
-            if not target.exists():
+            target = f"{key}/{file}"
+            if not storage.exists(target):
                 problems.append(f"{name}: {file} is missing")
-            elif sha256_file(target) != digest:
+            elif storage.sha256(target) != digest:
                 problems.append(f"{name}: {file} changed (sha256 differs from release {rel.number})")
     return problems

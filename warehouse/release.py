@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from warehouse.layout import golden_table, publish_lock
+from warehouse.layout import golden_key, publish_lock
 from warehouse.registry import (
     Release,
     TableVersion,
@@ -114,18 +114,24 @@ def _write_table(settings: Settings, name: str, table: pa.Table, number: int, kn
     import pyarrow.compute as pc
 
     from warehouse.delta_io import upsert_table
+    from warehouse.storage import storage_for
 
+    storage = storage_for(settings)
     scope = pc.field("release") == number if name == "changes" else None
-    return upsert_table(golden_table(settings, name), table, KEYS[name], {"zhiwang.release": str(number)}, scope, known)
+    return upsert_table(storage.uri(golden_key(name)), table, KEYS[name], {"zhiwang.release": str(number)}, scope, known,
+                        storage_options=storage.storage_options)
 
 
 def _describe_versions(settings: Settings, versions: dict[str, int], previous: Release | None) -> dict[str, TableVersion]:
     from deltalake import DeltaTable
 
+    from warehouse.storage import storage_for
+
+    storage = storage_for(settings)
     out = {}
     for name, version in versions.items():
-        path = golden_table(settings, name)
-        dt = DeltaTable(str(path), version=version)
+        key = golden_key(name)
+        dt = DeltaTable(storage.uri(key), version=version, storage_options=storage.storage_options)
         known = previous.tables[name].files if previous and name in previous.tables else {}
-        out[name] = TableVersion(version=version, rows=dt.count(), files=hash_files(path, data_files(dt), known))
+        out[name] = TableVersion(version=version, rows=dt.count(), files=hash_files(storage, key, data_files(dt), known))
     return out

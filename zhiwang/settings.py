@@ -2,7 +2,8 @@
 
 ``ZHIWANG_HOME`` (default ``./var`` under the repository) holds all state; ``ZHIWANG_CATALOG`` (default: the
 city's catalog shipped in the ``catalog`` package) holds ``resources/*.yaml``, ``departments.yaml``,
-``districts.yaml`` and ``core_fields.yaml``.
+``districts.yaml`` and ``core_fields.yaml``. ``ZHIWANG_WAREHOUSE_URI`` (default: the data home) is where the
+golden library's and mirrors' Delta tables live, e.g. ``s3://bucket/prefix`` (see warehouse/storage.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class Settings:
 
     home: Path
     catalog_dir: Path
+    warehouse_uri: str | None = None
+    """Root of the golden library and mirrors (``s3://bucket/prefix`` or a directory); None = ``home``.
+    Parsed and checked by ``warehouse.storage.parse_location``."""
 
     # -- the data home's layout (DESIGN.md "Data home") -------------------------------------------------
     @property
@@ -78,8 +82,10 @@ class Settings:
         return self.inbox / resource_id
 
 
-def get_settings(home: str | Path | None = None, catalog: str | Path | None = None) -> Settings:
+def get_settings(home: str | Path | None = None, catalog: str | Path | None = None,
+                 warehouse_uri: str | None = None) -> Settings:
     """Resolve settings: explicit argument, then environment variable, then the default."""
     home_path = Path(home or os.environ.get("ZHIWANG_HOME") or DEFAULT_HOME).expanduser().resolve()
     catalog_path = Path(catalog or os.environ.get("ZHIWANG_CATALOG") or DEFAULT_CATALOG).expanduser().resolve()
-    return Settings(home=home_path, catalog_dir=catalog_path)
+    warehouse = warehouse_uri or os.environ.get("ZHIWANG_WAREHOUSE_URI") or None
+    return Settings(home=home_path, catalog_dir=catalog_path, warehouse_uri=warehouse)

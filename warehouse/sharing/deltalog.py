@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+
+from warehouse.storage import Storage
 
 
 @dataclass(frozen=True)
@@ -23,12 +24,12 @@ class FileRef:
     timestamp: int | None = None
 
 
-def snapshot(table: Path, version: int) -> tuple[list[FileRef], dict[str, Any]]:
-    """The data files of ``table`` at ``version`` and its Delta Sharing ``metaData`` object."""
+def snapshot(storage: Storage, table: str, version: int) -> tuple[list[FileRef], dict[str, Any]]:
+    """The data files of the table at key ``table`` at ``version`` and its Delta Sharing ``metaData`` object."""
     import pyarrow as pa
     from deltalake import DeltaTable
 
-    dt = DeltaTable(str(table), version=version)
+    dt = DeltaTable(storage.uri(table), version=version, storage_options=storage.storage_options)
     actions = pa.table(dt.get_add_actions(flatten=True))
     files = [FileRef("add", path, int(size), {})
              for path, size in zip(actions.column("path").to_pylist(), actions.column("size_bytes").to_pylist(), strict=True)]
@@ -43,12 +44,12 @@ def snapshot(table: Path, version: int) -> tuple[list[FileRef], dict[str, Any]]:
     return files, metadata
 
 
-def commit_actions(table: Path, version: int) -> list[FileRef]:
+def commit_actions(storage: Storage, table: str, version: int) -> list[FileRef]:
     """File actions of one commit, as the Delta Sharing change feed returns them: the commit's ``cdc``
     files when it wrote any (they hold exactly the changed rows), else its data adds and removes."""
-    log = table / "_delta_log" / f"{version:020d}.json"
+    log = storage.read_bytes(f"{table}/_delta_log/{version:020d}.json").decode("utf-8")
     timestamp, adds, removes, cdcs = None, [], [], []
-    for line in log.read_text(encoding="utf-8").splitlines():
+    for line in log.splitlines():
         action = json.loads(line)
         if "commitInfo" in action:
             timestamp = action["commitInfo"].get("timestamp")

@@ -4,7 +4,8 @@ Endpoint: ``<server>/delta-sharing``. Share ``district_<code>``, schema ``golden
 legal_entity, building and release. A token sees only its own district's share; any other share, whether it
 exists or not, gets the same 403, so a district learns nothing about another. Table versions come from the
 mirror's release record, never from the Delta table's latest commit. Data files are served by this server
-under ``/files/…`` with HMAC-signed, expiring URLs. Every request is appended to the audit log.
+under ``/files/…`` with HMAC-signed, expiring URLs (streamed from the object store when the warehouse is on
+one, so the store's credentials never reach a district). Every request is appended to the audit log.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 
-from warehouse.layout import mirror_table
+from warehouse.layout import mirror_key
 from warehouse.mirror import mirror_release
 from warehouse.sharing.audit import AuditLog
 from warehouse.sharing.deltalog import FileRef, commit_actions, snapshot
 from warehouse.sharing.tokens import AuthError, TokenRecord, authenticate, check_signature, secret, sign
+from warehouse.storage import LocalStorage, Storage, storage_for
 from zhiwang.settings import Settings
 
 PREFIX = "/delta-sharing"
@@ -44,6 +46,7 @@ def create_app(settings: Settings, url_ttl_seconds: int = 900) -> FastAPI:
     app = FastAPI(title="zhiwang Delta Sharing", docs_url=None, redoc_url=None, openapi_url=None)
     audit = AuditLog(settings.security)
     key = secret(settings)
+    storage = storage_for(settings)
 
     @app.middleware("http")
     async def audit_every_request(request: Request, call_next: Any) -> Response:
@@ -141,7 +144,7 @@ def create_app(settings: Settings, url_ttl_seconds: int = 900) -> FastAPI:
     def table_metadata(share: str, schema: str, table: str, request: Request) -> Response:
         district = district_of(request, share)
         version = current(district, schema, table)["tables"][table]["version"]
-        _, metadata = snapshot(mirror_table(settings, district, table), version)
+        _, metadata = snapshot(storage, mirror_key(district, table), version)
         return ndjson([PROTOCOL_LINE, {"metaData": metadata}], version)
 
     @app.post(PREFIX + "/shares/{share}/schemas/{schema}/tables/{table}/query")
@@ -152,7 +155,7 @@ def create_app(settings: Settings, url_ttl_seconds: int = 900) -> FastAPI:
         if body.get("timestamp") is not None:
             raise SharingError(400, "INVALID_PARAMETER_VALUE", "Query by timestamp is not supported; query by version.")
         version = latest if body.get("version") is None else version_param(body["version"], "version", latest)
-        files, metadata = snapshot(mirror_table(settings, district, table), version)
+        files, metadata = snapshot(storage, mirror_key(district, table), version)
         lines = [PROTOCOL_LINE, {"metaData": metadata}] + [file_line(request, district, table, f, False) for f in files]
         return ndjson(lines, version)
 
@@ -167,9 +170,10 @@ def create_app(settings: Settings, url_ttl_seconds: int = 900) -> FastAPI:
         end = version_param(params.get("endingVersion", latest), "endingVersion", latest)
         if start > end:
             raise SharingError(400, "INVALID_PARAMETER_VALUE", f"startingVersion {start} is after endingVersion {end}.")
-        path = mirror_table(settings, district, table)
-        _, metadata = snapshot(path, end)
-        actions = [file_line(request, district, table, ref, True) for v in range(start, end + 1) for ref in commit_actions(path, v)]
+        path = mirror_key(district, table)
+        _, metadata = snapshot(storage, path, end)
+        actions = [file_line(request, district, table, ref, True) for v in range(start, end + 1)
+                   for ref in commit_actions(storage, path, v)]
         return ndjson([PROTOCOL_LINE, {"metaData": metadata}, *actions], end)
 
     @app.api_route("/files/{district}/{table}/{file:path}", methods=["GET", "HEAD"])
@@ -177,12 +181,49 @@ def create_app(settings: Settings, url_ttl_seconds: int = 900) -> FastAPI:
         if not check_signature(key, district, table, file, exp, sig, time.time()) or ".." in Path(file).parts:
             raise SharingError(403, "PERMISSION_DENIED", "The file URL is invalid or has expired.")
         request.state.district = district
-        target = mirror_table(settings, district, table) / file
-        if not target.is_file():
-            raise SharingError(404, "RESOURCE_DOES_NOT_EXIST", "No such file.")
-        return FileResponse(target, media_type="application/octet-stream")
+        target = f"{mirror_key(district, table)}/{file}"
+        if isinstance(storage, LocalStorage):
+            path = storage.local_path(target)
+            if not path.is_file():
+                raise SharingError(404, "RESOURCE_DOES_NOT_EXIST", "No such file.")
+            return FileResponse(path, media_type="application/octet-stream")
+        return _object_response(storage, target, request)
 
     return app
+
+
+def _object_response(storage: Storage, key: str, request: Request) -> Response:
+    """A data file streamed from the object store, with HEAD and single byte ranges as clients (fsspec,
+    pyarrow) need for Parquet footers: what FileResponse does for a local file."""
+    try:
+        size = storage.size(key)
+    except FileNotFoundError:
+        raise SharingError(404, "RESOURCE_DOES_NOT_EXIST", "No such file.") from None
+    headers = {"accept-ranges": "bytes", "content-length": str(size)}
+    kind = "application/octet-stream"
+    if request.method == "HEAD":
+        return Response(headers=headers, media_type=kind)
+    wanted = _byte_range(request.headers.get("range"), size)
+    if wanted is None:
+        return StreamingResponse(storage.iter_bytes(key), headers=headers, media_type=kind)
+    start, end = wanted
+    return Response(storage.read_range(key, start, end), status_code=206, media_type=kind,
+                    headers={"accept-ranges": "bytes", "content-range": f"bytes {start}-{end - 1}/{size}"})
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end exclusive) of a ``Range: bytes=…`` header with one range; None = the whole file."""
+    match = re.fullmatch(r"bytes=(\d*)-(\d*)", (header or "").strip())
+    if match is None or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        start, end = max(size - int(last), 0), size
+    else:
+        start, end = int(first), min(int(last) + 1, size) if last else size
+    if start >= end:
+        raise SharingError(416, "INVALID_PARAMETER_VALUE", f"Range {header!r} is outside the file's {size} bytes.")
+    return start, end
 
 
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 8765) -> None:
