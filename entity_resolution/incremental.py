@@ -36,6 +36,14 @@ MATCHERS: dict[str, tuple[str, str, str]] = {
     "legal_entity": ("entity_resolution.models.legal_entity", "standardize_legal_entities", "uscc"),
     "building": ("entity_resolution.models.building", "standardize_buildings", "building_code"),
 }
+MATCH_INPUTS: dict[str, tuple[str, ...]] = {
+    "person": ("name", "id_number", "birth_date", "phone", "residence_address"),
+    "legal_entity": ("name", "uscc", "legal_rep_name", "legal_rep_id_number", "registered_address", "business_address",
+                     "established_date", "phone", "district_code"),
+    "building": ("building_code", "address", "district_code", "lon", "lat", "floors"),
+}
+"""The canonical fields each standardizer reads: only these go through pandas (a city's records with every
+column as Python objects would not fit in memory); tests/entity_resolution/test_incremental.py checks them."""
 FULL_RESCORE_SHARE = 0.5
 """Above this share of new or changed records, scoring everything is as cheap and simpler."""
 PAIR_COLUMNS = ["record_uid_l", "record_uid_r", "match_probability", "is_decisive"]
@@ -87,9 +95,9 @@ def score(settings: Settings, entity: str, records: pa.Table, *, threshold: floa
                              value_set=_keys(old_matching.column("unique_id"), old_matching.column("fingerprint")))
         changed = records.num_rows - pc.sum(unchanged).as_py() if records.num_rows else 0
         if changed <= FULL_RESCORE_SHARE * max(records.num_rows, 1):
-            return _incremental(records, unchanged, changed, old_matching, old_pairs, standardize, model, decisive,
+            return _incremental(entity, records, unchanged, changed, old_matching, old_pairs, standardize, model, decisive,
                                 threshold)
-    matching = _standardized(records, standardize)
+    matching = _standardized(records, standardize, entity)
     pairs = get_backend().predict(model, matching.drop_columns(["fingerprint"]), None, decisive=decisive,
                                   threshold=threshold)
     return Scored(pairs=pairs, matching=matching, mode="full", rescored=records.num_rows)
@@ -99,11 +107,11 @@ def _keys(uids: pa.ChunkedArray, fingerprints: pa.ChunkedArray) -> pa.ChunkedArr
     return pc.binary_join_element_wise(uids, fingerprints, "\x1f")
 
 
-def _incremental(records: pa.Table, unchanged: pa.ChunkedArray, changed: int, old_matching: pa.Table,
+def _incremental(entity: str, records: pa.Table, unchanged: pa.ChunkedArray, changed: int, old_matching: pa.Table,
                  old_pairs: pa.Table, standardize: Any, model: dict[str, Any], decisive: str,
                  threshold: float) -> Scored:
     stable = records.column("record_uid").filter(unchanged).combine_chunks()
-    fresh = (_standardized(records.filter(pc.invert(unchanged)), standardize) if changed
+    fresh = (_standardized(records.filter(pc.invert(unchanged)), standardize, entity) if changed
              else old_matching.schema.empty_table())
     kept_rows = old_matching.filter(pc.is_in(old_matching.column("unique_id"), value_set=stable))
     kept_pairs = old_pairs.filter(pc.and_(pc.is_in(old_pairs.column("record_uid_l"), value_set=stable),
@@ -116,8 +124,9 @@ def _incremental(records: pa.Table, unchanged: pa.ChunkedArray, changed: int, ol
                   mode="incremental", rescored=changed)
 
 
-def _standardized(records: pa.Table, standardize: Any) -> pa.Table:
-    frame = standardize(records.to_pandas(), id_column="record_uid")
+def _standardized(records: pa.Table, standardize: Any, entity: str) -> pa.Table:
+    inputs = ["record_uid", *(c for c in MATCH_INPUTS[entity] if c in records.column_names)]
+    frame = standardize(records.select(inputs).to_pandas(), id_column="record_uid")
     frame["fingerprint"] = records.column("fingerprint").to_numpy(zero_copy_only=False)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     # an all-empty column has no type of its own; text is what a later run will put there

@@ -36,7 +36,6 @@ class BenchResult:
     bare_splink_f1: float | None = None
     pairwise: dict[str, dict[str, float | int]] = field(default_factory=dict)
     person_records: int = 0
-    peak_rss: int = 0
     generated: bool = False
     """True when this run generated the city (False: reused from the cache)."""
     run_home: Path | None = None
@@ -45,6 +44,12 @@ class BenchResult:
         """The stages of one delivery's chain (the first by default; ``SECOND`` for the second)."""
         return [s for s in self.stages if s.name != "generate" and s.name != "bare splink"
                 and (s.name.startswith(SECOND) if prefix == SECOND else not s.name.startswith(SECOND))]
+
+    @property
+    def peak_rss(self) -> int:
+        """The highest RSS while the chain ran, either delivery (the city's generation and the bare Splink run
+        are not the chain)."""
+        return max((s.peak_rss for s in self.chain() + self.chain(SECOND)), default=0)
 
     @property
     def total_s(self) -> float:
@@ -140,7 +145,6 @@ def run_bench(root: Path, catalog_dir: Path, persons: int, *, seed: int = 7, del
             with prefixed(SECOND):
                 run_all(settings, catalog)
     result.stages = meter.stages
-    result.peak_rss = meter.peak_rss
     truth = pq.read_table(city_cache(root, persons, seed, deliveries) / "demo" / "records.parquet")
     result.pairwise = _pairwise(settings, truth)
     return result

@@ -79,7 +79,7 @@ def _print(result: dict) -> None:
         lines.append(f"bare Splink dedupe of the same person records (stock settings, DuckDB; train + predict + "
                      f"cluster): {result['bare_splink_s']:.1f} s, F1 {result['bare_splink_f1']:.4f}; "
                      f"ratio chain / bare Splink: {result['ratio']:.2f}×")
-    lines.append(f"peak RSS: {result['peak_rss_mb']:,} MB; run home: {result['run_home']}"
+    lines.append(f"peak RSS of the chain: {result['peak_rss_mb']:,} MB; run home: {result['run_home']}"
                  + ("" if result["city_generated"] else " (city reused from the cache)"))
     for line in lines:
         console.print(line, highlight=False)
