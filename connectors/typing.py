@@ -84,9 +84,12 @@ def _parse_datetime(text: pa.Array, formats: list[str]) -> pa.Array:
             continue
         # strptime rolls impossible days over (2023-02-30 → 03-02): keep a value only if it prints back as
         # the text it came from, leading zeros aside (1990/1/2 and 1990/01/02 are both fine).
-        unpadded_text = unpadded_text if unpadded_text is not None else _unpad(text)
-        printed = _unpad(pc.strftime(parsed, format=fmt))
-        parsed = pc.if_else(pc.fill_null(pc.equal(printed, unpadded_text), False), parsed, pa.scalar(None, pa.timestamp("us")))
+        printed = pc.strftime(parsed, format=fmt)
+        keep = pc.fill_null(pc.equal(printed, text), False)
+        if not pc.all(pc.or_(keep, pc.is_null(parsed))).as_py():  # unpadding costs regexes: only when needed
+            unpadded_text = unpadded_text if unpadded_text is not None else _unpad(text)
+            keep = pc.or_(keep, pc.fill_null(pc.equal(_unpad(printed), unpadded_text), False))
+        parsed = pc.if_else(keep, parsed, pa.scalar(None, pa.timestamp("us")))
         result = pc.coalesce(result, parsed)
     result = pc.coalesce(result, _parse_iso_full(text, result))
     serial_ok = pc.fill_null(pc.match_substring_regex(text, _SERIAL), False)

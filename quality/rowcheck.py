@@ -187,41 +187,9 @@ def _ymd(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> tuple[np.ndarr
     return ok, dates
 
 
-_ID_MEMO: list[tuple[tuple[Any, ...], pd.Series, pd.DataFrame]] = []
-_ID_MEMO_SIZE = 2
-
-
 def id_frame(column: pd.Series, today: dt.date, allow_15: bool = True) -> pd.DataFrame:
     """Vectorised GB 11643 over a column (same verdicts as ``cn_id.problem``/``normalize``, ~100× faster):
-    ``valid``, and for valid numbers the encoded ``gender`` (男/女) and ``birth`` date.
-
-    A suite judges one ID column three times (the number, and its agreement with gender and birth date):
-    the last results are remembered by the column's memory buffer, so the column is parsed once."""
-    key = _buffer_key(column, today, allow_15)
-    if key is not None:
-        for known, _kept, frame in _ID_MEMO:
-            if known == key:
-                return frame.copy()
-    frame = _id_frame(column, today, allow_15)
-    if key is not None:
-        # the column is kept with its result: while it lives its buffer cannot be reused for other values
-        _ID_MEMO.insert(0, (key, column, frame.copy()))
-        del _ID_MEMO[_ID_MEMO_SIZE:]
-    return frame
-
-
-def _buffer_key(column: pd.Series, today: dt.date, allow_15: bool) -> tuple[Any, ...] | None:
-    """Where a NumPy-backed column's values live (address, length, strides, index), or None otherwise."""
-    values = column.array
-    if not isinstance(values, pd.arrays.NumpyExtensionArray) or column.dtype != object:
-        return None
-    raw = values.to_numpy()
-    index = column.index
-    index_key = (index.start, index.stop, index.step) if isinstance(index, pd.RangeIndex) else id(index)
-    return (raw.__array_interface__["data"][0], len(raw), raw.strides, index_key, today, allow_15)
-
-
-def _id_frame(column: pd.Series, today: dt.date, allow_15: bool) -> pd.DataFrame:
+    ``valid``, and for valid numbers the encoded ``gender`` (男/女) and ``birth`` date."""
     import pyarrow as pa
     import pyarrow.compute as pc
 

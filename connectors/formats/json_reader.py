@@ -125,7 +125,7 @@ def _jsonl_records(landed: Landed, encoding: str) -> Iterator[tuple[int, dict[st
                 if not text:
                     continue
                 try:
-                    record = json.loads(text, parse_float=Decimal)
+                    record = _loads(text)
                 except ValueError as exc:
                     msg = exc.msg if isinstance(exc, json.JSONDecodeError) else "invalid"
                     col = f" at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
@@ -146,6 +146,31 @@ def _jsonl_records(landed: Landed, encoding: str) -> Iterator[tuple[int, dict[st
             f"{landed.source_name}: not valid JSON Lines: {'; '.join(bad)}. Each line must be one complete JSON "
             "object (no line breaks inside a record, no trailing commas); fix these lines and deliver the file again."
         )
+
+
+def _loads(text: str) -> Any:
+    """``json.loads(text, parse_float=Decimal)``, through orjson (5x faster) where that gives the same:
+    a line orjson refuses (NaN, integers past 64 bits, lone surrogates, invalid JSON) or one holding a
+    fraction (written form kept by Decimal) goes through :mod:`json`, which also words the errors."""
+    import orjson
+
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text, parse_float=Decimal)
+    return json.loads(text, parse_float=Decimal) if _has_float(value) else value
+
+
+def _has_float(value: Any) -> bool:
+    if isinstance(value, float):
+        return True
+    if not isinstance(value, dict | list):
+        return False
+    items = value.values() if isinstance(value, dict) else value
+    kinds = set(map(type, items))  # one C-level pass over a record's values
+    if float in kinds:
+        return True
+    return (dict in kinds or list in kinds) and any(_has_float(v) for v in items if isinstance(v, dict | list))
 
 
 class _utf8_stream:  # noqa: N801 - a context manager

@@ -355,6 +355,27 @@ def test_json_union_of_keys_numbers_as_written_and_nested_values(tmp_path: Path)
     assert [r["地址"] for r in lines] == [None, '{"区": "福田", "楼": [1, 2.5]}'] and lines[1]["编号"] == "8"
 
 
+def test_jsonl_values_are_those_the_json_module_reads(tmp_path: Path) -> None:
+    # lines orjson reads differently or not at all (fractions, NaN, huge integers, duplicate keys) come out
+    # as the json module with Decimal numbers reads them
+    from decimal import Decimal
+
+    from connectors.formats.json_reader import json_text
+
+    lines = ['{"a": "1", "b": 2}', '{"a": 1.50, "b": 1e5}', '{"a": NaN, "b": -Infinity}',
+             '{"a": 123456789012345678901234567890, "b": 18446744073709551615}', '{"a": "x", "b": null}',
+             '{"a": 1, "a": "second", "b": [1, {"c": 2.50}]}', '{"a": -0, "b": {"c": [true, false, null, "中"]}}',
+             '{"b": "\\u0000\\t", "a": ""}']
+    path = tmp_path / "edge.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = []
+    for line in lines:
+        record = json.loads(line, parse_float=Decimal)
+        expected.append({"a": json_text(record.get("a")), "b": json_text(record.get("b"))})
+    assert read_all(path, "jsonl") == expected
+    assert expected[1] == {"a": "1.50", "b": "1E+5"} and expected[5]["a"] == "second"
+
+
 @pytest.mark.parametrize(("text", "match"), [
     ('{"data": [{"a": 1}]}', r"top level is one object, not an array of records"),
     ('[{"a": 1}, {"a": 2', r"not valid JSON after record 1 .*cut short"),
