@@ -137,8 +137,9 @@ def building_keys(addresses: pd.Series, district_codes: pd.Series | None = None)
     own ``district_code`` fills the key's first part (an address written from the street down)."""
     from entity_resolution import standardize as s
 
-    parsed = s.parse_addresses(addresses.astype(object).tolist())
-    b_keys, u_keys = parsed.column("building_key").to_pylist(), parsed.column("unit_key").to_pylist()
+    parsed = s.parse_addresses(addresses.astype(object).tolist(), columns=["building_key", "unit_key"])
+    # through NumPy: several times faster than to_pylist, the same str / None values
+    b_keys, u_keys = (parsed.column(name).to_numpy().tolist() for name in ("building_key", "unit_key"))
     if district_codes is None:
         return b_keys, u_keys
     codes = [None if c is None or c != c else str(c).strip() or None for c in district_codes.tolist()]

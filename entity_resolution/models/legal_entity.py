@@ -57,7 +57,7 @@ def standardize_legal_entities(records: pd.DataFrame, id_column: str = "record_i
         "building_key": building_key,
         "unit_key": unit_key,
         "established_date": common.iso_dates(column("established_date")),
-        "phone": [s.phone_for_matching(v) for v in column("phone").astype(object).tolist()],
+        "phone": s.phones_for_matching(column("phone").astype(object)).to_numpy(),
     }
     import pandas as pd
 

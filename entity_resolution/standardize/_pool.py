@@ -14,12 +14,13 @@ caller computes everything itself: parallelism is an optimisation, never a requi
 from __future__ import annotations
 
 import importlib
+import itertools
 import logging
 import os
 import pickle
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,7 +52,7 @@ def _receive(stream: IO[bytes]) -> Any:
     return pickle.loads(data)  # noqa: S301 - our own child process, over a private pipe
 
 
-def map_chunks(function: Callable[[Any], Any], chunks: list[Any], workers: int) -> Iterator[Any] | None:
+def map_chunks(function: Callable[[Any], Any], chunks: Iterable[Any], workers: int) -> Iterator[Any] | None:
     """``function(chunk)`` for every chunk, in order, computed by this process and ``workers - 1`` helpers.
 
     ``function`` must be a module-level function (the helpers import it by name). Returns None, having
@@ -71,11 +72,11 @@ def map_chunks(function: Callable[[Any], Any], chunks: list[Any], workers: int) 
     return _run(function, chunks, helpers)
 
 
-def _run(function: Callable[[Any], Any], chunks: list[Any], helpers: list[subprocess.Popen[bytes]]) -> Iterator[Any]:
+def _run(function: Callable[[Any], Any], chunks: Iterable[Any], helpers: list[subprocess.Popen[bytes]]) -> Iterator[Any]:
     n, finished = len(helpers) + 1, False
     try:
-        for start in range(0, len(chunks), n):
-            round_ = chunks[start: start + n]
+        pending = iter(chunks)  # consumed a round at a time: the caller may produce chunks lazily
+        while round_ := list(itertools.islice(pending, n)):
             for helper, chunk in zip(helpers, round_[1:], strict=False):
                 _send(helper.stdin, chunk)  # type: ignore[arg-type]
             yield function(round_[0])
@@ -112,7 +113,10 @@ def _serve(target: str) -> None:
     function = getattr(importlib.import_module(module), name)
     inp = sys.stdin.buffer
     out = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
-    sys.stdout = sys.stderr  # a stray print must not corrupt the answers
+    # a stray print, from Python or from a C library, must not corrupt the answers: fd 1 becomes stderr
+    sys.stdout.flush()
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    sys.stdout = sys.stderr
     while True:
         try:
             chunk = _receive(inp)

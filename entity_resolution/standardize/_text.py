@@ -60,7 +60,20 @@ def _char_t2s(char: str) -> str:
 def to_simplified_chars(text: str) -> str:
     """Traditional → simplified one character at a time, for names: OpenCC's phrase table would read the
     name 沈靜 as the word 沉静 (calm) and change the surname."""
-    return "".join(_char_t2s(c) if _HAN.match(c) else c for c in text)
+    return text.translate(_SIMPLIFIED_CHARS)
+
+
+class _SimplifiedChars(dict[int, str]):
+    """A ``str.translate`` table filled on first use: code point → :func:`_char_t2s` of a Han character,
+    the character itself otherwise (one dict lookup per character instead of a regex and a cache call)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        self[code] = value = _char_t2s(char) if _HAN.match(char) else char
+        return value
+
+
+_SIMPLIFIED_CHARS = _SimplifiedChars()
 
 
 def has_han(text: str) -> bool:

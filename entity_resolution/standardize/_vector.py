@@ -46,6 +46,16 @@ def _mapped_arrow(values: pa.Array, fn: Callable[[Any], T], out_type: pa.DataTyp
     return pa.array(outputs, type=out_type).take(encoded.indices)
 
 
+def python_values(array: pa.Array | pa.ChunkedArray) -> list[Any]:
+    """``array.to_pylist()``; for text through NumPy, which is several times faster and gives the same
+    str / None values."""
+    import pyarrow as pa
+
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        return array.to_numpy(zero_copy_only=False).tolist()
+    return array.to_pylist()
+
+
 def _is_series(values: Column) -> bool:
     pd = sys.modules.get("pandas")  # a Series can only exist if pandas was imported
     return pd is not None and isinstance(values, pd.Series)
@@ -95,7 +105,7 @@ def map_unique_array(values: Column, array_fn: Callable[[pa.Array], pa.Array], s
             distinct = pa.array(uniques.tolist(), type=pa.string())
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: the scalar function handles anything
             return map_unique(values, scalar_fn, out_type)
-        outputs = np.array([*array_fn(distinct).to_pylist(), None], dtype=object)
+        outputs = np.array([*python_values(array_fn(distinct)), None], dtype=object)
         return pd.Series(outputs[codes], index=values.index, name=values.name, dtype=object)
     arrow = _as_arrow(values)
     if pa.types.is_dictionary(arrow.type):

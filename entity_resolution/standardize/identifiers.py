@@ -9,13 +9,14 @@ stays in the staging and golden tables, where survivorship and the quality repor
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from entity_resolution.standardize._text import nfkc
-from entity_resolution.standardize._vector import Column, map_unique_array
+from entity_resolution.standardize._vector import Column, _is_series, map_unique_array, python_values
 from quality.validators import cn_id, uscc
 
 if TYPE_CHECKING:
+    import pandas as pd
     import pyarrow as pa
 
 
@@ -83,3 +84,27 @@ def id_number_birth_dates(values: Column) -> Column:
     """:func:`id_number_birth_date` over a column."""
     return map_unique_array(values, lambda v: cn_id.birth_date_array(cn_id.normalize_array(v)), id_number_birth_date,
                             "date32")
+
+
+def id_numbers_and_birth_dates(values: Column) -> tuple[Column, Column]:
+    """``(id_numbers_for_matching(values), id_number_birth_dates(values))``, checking each distinct value once."""
+    import pandas as pd
+    import pyarrow as pa
+
+    if not _is_series(values):
+        return id_numbers_for_matching(values), id_number_birth_dates(values)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    try:
+        distinct = pa.array(uniques.tolist(), type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: the scalar functions handle anything
+        return id_numbers_for_matching(values), id_number_birth_dates(values)
+    numbers = cn_id.normalize_array(distinct)
+    return _taken(numbers, codes, values), _taken(cn_id.birth_date_array(numbers), codes, values)
+
+
+def _taken(distinct: pa.Array, codes: Any, like: pd.Series) -> pd.Series:
+    import numpy as np
+    import pandas as pd
+
+    outputs = np.array([*python_values(distinct), None], dtype=object)  # code -1 (a null) takes the trailing None
+    return pd.Series(outputs[codes], index=like.index, name=like.name, dtype=object)

@@ -17,7 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from entity_resolution.standardize._text import has_han, nfkc, to_simplified_chars, unify_interpuncts
-from entity_resolution.standardize._vector import Column, map_unique
+from entity_resolution.standardize._vector import Column, _is_series, map_unique
 
 SURNAMES_FILE = Path(__file__).resolve().parent.parent / "data" / "surnames.tsv"
 
@@ -102,7 +102,11 @@ def _surname_tones(surname_chars: str, reading: str) -> tuple[str, ...]:
 def name_pinyin(value: object, *, tones: bool = False) -> str | None:
     """Pinyin syllables separated by spaces, surname read as a surname: 单田芳 → ``shan tian fang``;
     with ``tones=True`` tone numbers follow each syllable (``shan4 tian2 fang1``)."""
-    name = normalize_name(value)
+    return _pinyin_of(normalize_name(value), tones)
+
+
+def _pinyin_of(name: str | None, tones: bool) -> str | None:
+    """:func:`name_pinyin` of a name already in :func:`normalize_name` form."""
     if name is None:
         return None
     if not has_han(name):
@@ -144,3 +148,21 @@ def pinyin_keys(values: Column) -> Column:
 
 def name_pinyins(values: Column, *, tones: bool = False) -> Column:
     return map_unique(values, lambda v: name_pinyin(v, tones=tones), "string")
+
+
+def names_and_pinyin_keys(values: Column) -> tuple[Column, Column]:
+    """``(normalize_names(values), pinyin_keys(values))``, normalizing each distinct value once."""
+    if not _is_series(values):
+        return normalize_names(values), pinyin_keys(values)
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    names = [normalize_name(v) for v in uniques.tolist()]
+    keys = [_pinyin_of(name, False) for name in names]
+
+    def series(outputs: list[str | None]) -> pd.Series:
+        taken = np.array([*outputs, None], dtype=object)[codes]  # code -1 (a null) takes the trailing None
+        return pd.Series(taken, index=values.index, name=values.name, dtype=object)
+
+    return series(names), series(keys)

@@ -98,6 +98,11 @@ def phones_array(values: pa.Array) -> pa.Array:
     return _plain_or(values, phone_for_matching)
 
 
+def phones_for_matching(values: Column) -> Column:
+    """:func:`phone_for_matching` over a column."""
+    return map_unique_array(values, phones_array, phone_for_matching, "string")
+
+
 def mobiles_for_matching(values: Column) -> Column:
     """The first mobile number in each cell (cells may list several numbers)."""
     return map_unique_array(values, lambda v: _plain_or(v, _first_mobile), _first_mobile, "string")
