@@ -60,12 +60,20 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     publish stage (an Airflow task per entity runs this; reruns overwrite the same pending result)."""
     from entity_resolution.golden import resolve_entity, save_state
 
+    folder = pending_dir(settings, release, entity)
+    tmp = folder.with_name(folder.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
     with stage(f"{entity}:load") as load:
         records = load_source_records(settings, catalog, entity)
         load.rows = records.num_rows
     with stage(f"{entity}:match", rows=records.num_rows) as match:
         matched = incremental.score(settings, entity, records) if records.num_rows >= 2 else None
         pairs = matched.pairs if matched is not None else PAIRS_SCHEMA.empty_table()
+        mode, rescored = (matched.mode, matched.rescored) if matched is not None else ("none", 0)
+        if matched is not None:  # the matching rows are kept for the next run, not needed for this one
+            incremental.save_pending(tmp / "match", matched, entity)
+        del matched
     with stage(f"{entity}:cluster+survive", rows=records.num_rows) as survive:
         constraints = identifier_conflicts(entity, records, pairs, threshold=CLUSTER_THRESHOLD)
         result = resolve_entity(settings, catalog, entity, records, pairs, release=release,
@@ -76,20 +84,13 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
 
             write_charts(settings, entity, records)
     with stage(f"{entity}:save") as saving:
-        folder = pending_dir(settings, release, entity)
-        tmp = folder.with_name(folder.name + ".partial")
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
         for name in ("golden", "xref", "changes", "disagreements"):
             pq.write_table(getattr(result, name), tmp / f"{name}.parquet")
         save_state(tmp / "state", result.state)
-        if matched is not None:
-            incremental.save_pending(tmp / "match", matched, entity)
     info = {
         "entity": entity, "release": release, "records": records.num_rows, "pairs": pairs.num_rows,
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
-        "match_mode": matched.mode if matched else "none", "rescored": matched.rescored if matched else 0,
-        "identifier_conflicts": constraints.num_rows,
+        "match_mode": mode, "rescored": rescored, "identifier_conflicts": constraints.num_rows,
         "timings": {"load": load.seconds, "match": match.seconds, "cluster+survive": survive.seconds,
                     "charts": charts.seconds, "save": saving.seconds},
     }
