@@ -39,7 +39,7 @@ lint: setup
 	$(BIN)/ruff check .
 
 bench: setup
-	$(BIN)/python benchmarks/ingest_bench.py
+	$(BIN)/zhiwang bench --persons $${PERSONS:-100000} --seed $${SEED:-7}
 
 clean:
 	rm -rf var .pytest_cache
