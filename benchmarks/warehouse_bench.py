@@ -5,8 +5,9 @@ writing the same rows as plain Parquet.
 
 Prints one JSON object: seconds for generation (not counted), publish (Delta tables + registry with
 sha256), mirrors (all districts, masked), the plain-Parquet baseline writing the same golden rows and the
-same mirror rows with pyarrow (snappy, one file per table), their ratio, a 1%-change incremental release,
-and peak memory.
+same mirror rows with pyarrow (snappy, one file per table), their ratio, a 1%-change incremental release
+(publish and mirrors, wall and CPU), a second one (the steady state: it diffs on the first one's row-hash
+digest), and peak memory.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ def main() -> None:
     import pyarrow.parquet as pq
     from deltalake import DeltaTable
 
+    from warehouse.layout import mirror_key
     from warehouse.mirror import build_mirrors
     from warehouse.release import publish_release
+    from warehouse.storage import storage_for
     from warehouse.synthetic import change_persons, synthetic_catalog, synthetic_tables
     from zhiwang.settings import get_settings
 
@@ -64,7 +67,8 @@ def main() -> None:
     out["mirror_rows"] = {code: {t: v["rows"] for t, v in m["tables"].items() if t != "release"} for code, m in mirrors.items()}
 
     # Baseline: the same golden rows and the same (already masked) mirror rows, written as plain Parquet.
-    mirror_tables = {(code, t): DeltaTable(str(settings.mirrors / code / t)).to_pyarrow_table()
+    storage = storage_for(settings)  # the warehouse may live elsewhere than the data home (ZHIWANG_WAREHOUSE_URI)
+    mirror_tables = {(code, t): DeltaTable(storage.uri(mirror_key(code, t)), storage_options=storage.storage_options).to_pyarrow_table()
                      for code in mirrors for t in ("person", "legal_entity", "building")}
     stage("plain parquet")
     plain = root / "plain"
@@ -83,11 +87,19 @@ def main() -> None:
 
     stage("incremental 1%")
     changed, ids = change_persons(tables, 0.01)
-    start = time.perf_counter()
-    second = publish_release(settings, catalog, changed, build_mirrors=True)
+    start, cpu = time.perf_counter(), time.process_time()
+    publish_release(settings, catalog, changed, build_mirrors=True)
     out["incremental_1pct_publish_plus_mirrors_s"] = round(time.perf_counter() - start, 2)
+    out["incremental_1pct_cpu_s"] = round(time.process_time() - cpu, 2)
     out["incremental_changed_persons"] = len(ids)
-    out["release"] = second.number
+    # Steady state: the next day's release diffs against the row-hash digest the previous publish left.
+    stage("incremental 1% again")
+    again, _ = change_persons(changed, 0.01, seed=3)
+    start, cpu = time.perf_counter(), time.process_time()
+    third = publish_release(settings, catalog, again, build_mirrors=True)
+    out["incremental_again_1pct_publish_plus_mirrors_s"] = round(time.perf_counter() - start, 2)
+    out["incremental_again_1pct_cpu_s"] = round(time.process_time() - cpu, 2)
+    out["release"] = third.number
     out["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
     print(json.dumps(out, ensure_ascii=False, indent=1))
     if not args.keep and args.home is None:

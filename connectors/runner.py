@@ -1,7 +1,8 @@
 """Ingest: connector → landing → staging → quality gate, one delivery at a time, every row accounted for.
 
-Per delivery the ledger (``state.sqlite``) records rows_read = rows_staged + rows_quarantined (+ rows held
-for a steward). A delivery is first recorded as ``landed``; if the process dies before it is staged, the
+Per delivery the ledger (``state.sqlite``) records rows_read = rows_staged + rows_quarantined + rows_unchanged
+(+ rows held for a steward); rows unchanged since their record's last accepted delivery are not validated or
+staged again (``connectors/snapshot.py``). A delivery is first recorded as ``landed``; if the process dies before it is staged, the
 next ingest of the resource picks the landed file up again, so nothing is lost and nothing ingested twice.
 """
 
@@ -14,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from catalog.models import Catalog, Resource
+from connectors import snapshot
 from connectors.base import ConnectorContext, Delivery, Landed, Window
 from connectors.formats import UnreadableFileError
 from connectors.registry import get_connector_class, parse_source
@@ -123,9 +125,15 @@ def _stage(resource: Resource, catalog: Catalog, settings: Settings, state: Stat
         return _reject_whole(resource, catalog, settings, state, landed, delivery, rec, str(exc), mapped_path)
 
     previous = _previous_rows(state, resource.id, batch_id)
+    staged_batches = [d.batch_id for d in state.deliveries(resource.id, status="staged") if d.batch_id != batch_id]
+    index = snapshot.load_index(settings.staging, resource, staged_batches)
+    hashes = snapshot.row_hashes(mapped_path)
+    unchanged = (snapshot.unchanged_rows(hashes, index.table, batch_id)
+                 if index.table is not None and snapshot.diff_enabled() else None)
     gate = run_gate(
         resource=resource, catalog=catalog, settings=settings, batch_id=batch_id, source_name=landed.source_name,
         mapped_path=mapped_path, quarantine=quarantine, previous_rows=previous, accepted_path=accepted_path,
+        unchanged=unchanged,
     )
     if gate.status == "rejected":
         return _reject_whole(resource, catalog, settings, state, landed, delivery, rec,
@@ -134,14 +142,22 @@ def _stage(resource: Resource, catalog: Catalog, settings: Settings, state: Stat
     rec.rows_read = mapped.rows_read
     rec.rows_quarantined = len(quarantine)
     rec.rows_staged = gate.rows_accepted
+    rec.rows_unchanged = gate.rows_unchanged
     rec.rows_warned = gate.rows_warned
     rec.status = gate.status
     rec.staged_path = str(gate.accepted_path) if gate.accepted_path else None
-    notes = list(mapped.notes) + ([gate.message] if gate.message else [])
+    notes = list(mapped.notes) + ([gate.message] if gate.message else []) + ([index.note] if index.note else [])
+    if gate.rows_unchanged:
+        notes.append(f"{gate.rows_unchanged} row(s) unchanged since the last delivery: accepted then, not validated "
+                     "or staged again")
     rec.message = "; ".join(notes) or None
-    if gate.status == "staged":
-        mapped_path.unlink(missing_ok=True)  # a held delivery keeps it for `zhiwang quality release`
     _check_reconciled(rec, mapped.rows_mapped, gate.rows_quarantined)
+    if gate.status == "staged" and gate.accepted_path is not None:
+        # before the ledger says "staged": a crash in between leaves an index naming a batch the ledger does
+        # not count as staged, which the next delivery notices and ignores
+        snapshot.update_index(settings.staging, resource, batch_id, index, hashes, gate.accepted_path,
+                              [e["_record_key"] for e in quarantine.entries()], staged_batches)
+        mapped_path.unlink(missing_ok=True)  # a held delivery keeps it for `zhiwang quality release`
     state.record(rec)
     if delivery is not None:
         delivery.acknowledge()
@@ -167,12 +183,12 @@ def _reject_whole(resource: Resource, catalog: Catalog, settings: Settings, stat
 
 
 def _check_reconciled(rec: DeliveryRecord, rows_mapped: int, gate_quarantined: int) -> None:
-    """rows_read = staged + quarantined (+ held): a mismatch is a bug, never something to hide."""
+    """rows_read = staged + quarantined + unchanged (+ held): a mismatch is a bug, never something to hide."""
     held = rows_mapped - gate_quarantined if rec.status == "held" else 0
-    if rec.rows_read != rec.rows_staged + rec.rows_quarantined + held:
+    if rec.rows_read != rec.rows_staged + rec.rows_quarantined + rec.rows_unchanged + held:
         raise AssertionError(
             f"row counts do not reconcile for {rec.batch_id}: read {rec.rows_read}, staged {rec.rows_staged}, "
-            f"quarantined {rec.rows_quarantined}, held {held}"
+            f"quarantined {rec.rows_quarantined}, unchanged {rec.rows_unchanged}, held {held}"
         )
 
 

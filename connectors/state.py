@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS deliveries (
     rows_staged INTEGER NOT NULL DEFAULT 0,
     rows_quarantined INTEGER NOT NULL DEFAULT 0,
     rows_warned INTEGER NOT NULL DEFAULT 0,
+    rows_unchanged INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL,
     message TEXT,
     delivered_at TEXT,
@@ -41,14 +42,18 @@ CREATE TABLE IF NOT EXISTS connector_state (
 );
 """
 
+_ADDED_COLUMNS = {"rows_unchanged": "INTEGER NOT NULL DEFAULT 0"}
+
 # Statuses a delivery can end in. "staged" and "held" count as ingested for duplicate detection.
 STATUSES = ("staged", "skipped", "rejected", "held")
 
 
 @dataclass
 class DeliveryRecord:
-    """One line of reconciliation: rows_read = rows_staged + rows_quarantined (+ rows_held while a steward
-    decides on a held delivery); a rejected delivery is set aside whole and counts zero rows."""
+    """One line of reconciliation: rows_read = rows_staged + rows_quarantined + rows_unchanged (+ rows_held
+    while a steward decides on a held delivery); a rejected delivery is set aside whole and counts zero rows.
+    rows_unchanged: rows equal to their record's accepted row of an earlier delivery (connectors/snapshot.py),
+    counted but not validated or staged again."""
 
     resource: str
     batch_id: str
@@ -67,21 +72,26 @@ class DeliveryRecord:
     ingested_at: str | None = None
     landed_meta: str | None = None
     """JSON: format, encoding and reader options of the landed file (to resume after a crash)."""
+    rows_unchanged: int = 0
 
     def public(self) -> dict[str, Any]:
         """The fields `zhiwang ingest --json` prints."""
         out: dict[str, Any] = {
             "resource": self.resource, "batch_id": self.batch_id, "file": self.file,
             "rows_read": self.rows_read, "rows_staged": self.rows_staged,
-            "rows_quarantined": self.rows_quarantined, "status": self.status,
+            "rows_quarantined": self.rows_quarantined, "rows_unchanged": self.rows_unchanged, "status": self.status,
         }
         if self.status == "held":  # waiting for a steward: neither staged nor quarantined yet
-            out["rows_held"] = self.rows_read - self.rows_staged - self.rows_quarantined
+            out["rows_held"] = self.rows_held
         if self.rows_warned:
             out["rows_warned"] = self.rows_warned
         if self.message:
             out["message"] = self.message
         return out
+
+    @property
+    def rows_held(self) -> int:
+        return self.rows_read - self.rows_staged - self.rows_quarantined - self.rows_unchanged if self.status == "held" else 0
 
 
 class StateStore:
@@ -90,6 +100,10 @@ class StateStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as con:
             con.executescript(_SCHEMA)
+            have = {r["name"] for r in con.execute("PRAGMA table_info(deliveries)")}
+            for column, decl in _ADDED_COLUMNS.items():  # ledgers written before the column existed
+                if column not in have:
+                    con.execute(f"ALTER TABLE deliveries ADD COLUMN {column} {decl}")
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -127,7 +141,9 @@ class StateStore:
             sql += " AND status = ?"
             args.append(status)
         with self._connect() as con:
-            rows = con.execute(sql + " ORDER BY ingested_at, batch_id", args).fetchall()
+            # ingested_at has whole seconds: within one second the order of writing (rowid) decides, so two
+            # deliveries of a resource ingested back to back stay in the order they were staged
+            rows = con.execute(sql + " ORDER BY ingested_at, rowid", args).fetchall()
         return [_record(r) for r in rows]
 
     def delivery(self, batch_id: str) -> DeliveryRecord | None:

@@ -55,9 +55,11 @@ def problem_rows(quarantined: list[dict[str, Any]], accepted: pa.Table | None, r
 
 def write_feedback(*, settings: Settings, resource: Resource, catalog: Catalog, batch_id: str, source_name: str,
                    quarantined: list[dict[str, Any]], accepted: pa.Table | None, rejection: str | None,
-                   accepted_rows: int | None = None) -> tuple[Path, Path]:
+                   accepted_rows: int | None = None, unchanged_rows: int = 0) -> tuple[Path, Path]:
     """Write both files for one delivery (replacing an earlier version, e.g. after a release).
-    ``accepted`` may hold only the accepted rows that carry warnings; ``accepted_rows`` then gives the count."""
+    ``accepted`` may hold only the accepted rows that carry warnings; ``accepted_rows`` then gives the count.
+    ``unchanged_rows``: rows identical to their record's accepted row of an earlier delivery, not checked again
+    (their findings, if any, are in that delivery's feedback)."""
     rows = problem_rows(quarantined, accepted, rejection)
     xlsx_path, csv_path = feedback_paths(settings, resource.provider, batch_id)
     xlsx_path.parent.mkdir(parents=True, exist_ok=True)
@@ -69,6 +71,9 @@ def write_feedback(*, settings: Settings, resource: Resource, catalog: Catalog, 
         ("文件", source_name),
         ("隔离行数", len(quarantined)),
         ("已入库行数", accepted_rows if accepted_rows is not None else (accepted.num_rows if accepted is not None else 0)),
+        *([("未变更行数", unchanged_rows),
+           ("未变更说明", "与上次报送已入库的记录完全相同（unchanged since the last delivery），沿用原入库结果，未重复校验；"
+                     "其问题（如有）见首次入库批次的反馈")] if unchanged_rows else []),
         ("问题条数", len(rows)),
         ("说明", rejection or "隔离的记录未进入市级库；请按修改建议更正后重新报送（同一记录标识的更正会替代隔离记录）"),
     ]

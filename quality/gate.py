@@ -4,7 +4,9 @@ Order: delivery-level checks (required columns present and typed as the catalog 
 delivery is rejected whole), the row-count drop check (a collapse holds the delivery for a steward), then
 the resource's GE suite on the frame. Errors quarantine the row with every failed check named; warnings
 keep it, add to ``_warnings`` and null an invalid canonical value (the delivered value stays in ``src_``).
-Reconciliation: rows in the mapped file = accepted + quarantined by the gate.
+Rows the runner found unchanged since their record's last accepted delivery (``connectors.snapshot``) are
+counted, not validated: record-key uniqueness still sees them, since it is judged over the whole file.
+Reconciliation: rows in the mapped file = accepted + quarantined by the gate + unchanged.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class GateResult:
     message: str | None
     """For rejected/held: what, where (file, column), how to fix, or the release command."""
     accepted_path: Path | None
+    rows_unchanged: int = 0
+    """Rows equal to their record's accepted row of an earlier delivery: neither validated nor staged again."""
 
 
 def release_command(batch_id: str) -> str:
@@ -49,8 +53,9 @@ def release_command(batch_id: str) -> str:
 
 def run_gate(*, resource: Resource, catalog: Catalog, settings: Settings, batch_id: str, source_name: str,
              mapped_path: Path, quarantine: QuarantineWriter, previous_rows: int | None,
-             accepted_path: Path) -> GateResult:
-    """Validate one mapped delivery; see the module docstring."""
+             accepted_path: Path, unchanged: pa.Array | None = None) -> GateResult:
+    """Validate one mapped delivery; see the module docstring. ``unchanged``: row numbers of rows that
+    equal their record's accepted row of an earlier delivery (``connectors.snapshot``), skipped."""
     schema = pq.read_schema(mapped_path)
     problems = schema_problems(resource, schema)
     if problems:
@@ -68,7 +73,8 @@ def run_gate(*, resource: Resource, catalog: Catalog, settings: Settings, batch_
         return GateResult("held", 0, 0, 0, message, None)
 
     return apply_suite(resource=resource, catalog=catalog, settings=settings, batch_id=batch_id,
-                       source_name=source_name, mapped_path=mapped_path, quarantine=quarantine, accepted_path=accepted_path)
+                       source_name=source_name, mapped_path=mapped_path, quarantine=quarantine, accepted_path=accepted_path,
+                       unchanged=unchanged)
 
 
 def schema_problems(resource: Resource, schema: pa.Schema) -> list[str]:
@@ -125,8 +131,10 @@ CHUNK_ROWS = 500_000
 
 
 def apply_suite(*, resource: Resource, catalog: Catalog, settings: Settings, batch_id: str, source_name: str,
-                mapped_path: Path, quarantine: QuarantineWriter, accepted_path: Path) -> GateResult:
-    """Validate the delivery chunk by chunk; record-key uniqueness is judged over the whole delivery."""
+                mapped_path: Path, quarantine: QuarantineWriter, accepted_path: Path,
+                unchanged: pa.Array | None = None) -> GateResult:
+    """Validate the delivery chunk by chunk; record-key uniqueness is judged over the whole delivery.
+    Rows numbered in ``unchanged`` are left out after the uniqueness check saw them (see ``run_gate``)."""
     import pyarrow.compute as pc
 
     from quality.suite import suite_for, validate_frame
@@ -144,11 +152,16 @@ def apply_suite(*, resource: Resource, catalog: Catalog, settings: Settings, bat
     accepted_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = accepted_path.with_suffix(".parquet.partial")
     writer = pq.ParquetWriter(tmp, source.schema_arrow)
-    rows_accepted = rows_quarantined = rows_warned = 0
+    rows_accepted = rows_quarantined = rows_warned = rows_unchanged = 0
+    skip = unchanged if unchanged is not None and len(unchanged) else None
     flagged: list[pa.Table] = []
     try:
         for batch in source.iter_batches(batch_size=CHUNK_ROWS):
             table = pa.Table.from_batches([batch])
+            if skip is not None:
+                same = pc.fill_null(pc.is_in(table["_row_number"], value_set=skip), False)
+                rows_unchanged += int(pc.sum(same).as_py() or 0)
+                table = table.filter(pc.invert(same))
             failures = validate_frame(suite, plan, _frame(table, needed)).failures if table.num_rows and plan else {}
             errors, warnings, nulls = _per_row(table, plan, failures, reference)
             if len(duplicates):
@@ -167,8 +180,9 @@ def apply_suite(*, resource: Resource, catalog: Catalog, settings: Settings, bat
         writer.close()
     os.replace(tmp, accepted_path)  # readers see the whole file or the previous one, never half
     warned_rows = pa.concat_tables(flagged) if flagged else None
-    _feedback(resource, catalog, settings, batch_id, source_name, quarantine, warned_rows, None, rows_accepted)
-    return GateResult("staged", rows_accepted, rows_quarantined, rows_warned, None, accepted_path)
+    _feedback(resource, catalog, settings, batch_id, source_name, quarantine, warned_rows, None, rows_accepted,
+              rows_unchanged)
+    return GateResult("staged", rows_accepted, rows_quarantined, rows_warned, None, accepted_path, rows_unchanged)
 
 
 def _add_duplicates(table: pa.Table, duplicates: pa.Array, resource: Resource, errors: dict[int, list[Reason]]) -> None:
@@ -258,8 +272,9 @@ def _warned_mask(table: pa.Table) -> pa.Array:
 
 def _feedback(resource: Resource, catalog: Catalog, settings: Settings, batch_id: str, source_name: str,
               quarantine: QuarantineWriter, accepted: pa.Table | None, rejection: str | None,
-              accepted_rows: int | None = None) -> None:
+              accepted_rows: int | None = None, unchanged_rows: int = 0) -> None:
     from quality.feedback import write_feedback
 
     write_feedback(settings=settings, resource=resource, catalog=catalog, batch_id=batch_id, source_name=source_name,
-                   quarantined=quarantine.entries(), accepted=accepted, rejection=rejection, accepted_rows=accepted_rows)
+                   quarantined=quarantine.entries(), accepted=accepted, rejection=rejection, accepted_rows=accepted_rows,
+                   unchanged_rows=unchanged_rows)

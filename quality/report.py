@@ -90,10 +90,11 @@ def _deliveries_table(deliveries: list[Any]) -> str:
         rows.append(
             f"<tr class='status-{escape(d.status)}'><td>{escape(d.resource)}</td><td><code>{escape(d.batch_id)}</code></td>"
             f"<td>{escape(d.file or '')}</td><td>{escape(d.status)}</td><td class='num'>{d.rows_read}</td>"
-            f"<td class='num'>{d.rows_staged}</td><td class='num'>{d.rows_quarantined}</td><td class='num'>{d.rows_warned}</td>"
+            f"<td class='num'>{d.rows_staged}</td><td class='num'>{d.rows_quarantined}</td><td class='num'>{d.rows_unchanged}</td>"
+            f"<td class='num'>{d.rows_warned}</td>"
             f"<td>{escape(d.message or '')}</td></tr>")
     return ("<h2>批次 / Deliveries</h2><table><tr><th>资源</th><th>批次</th><th>文件</th><th>状态</th><th>读取</th>"
-            "<th>入库</th><th>隔离</th><th>警告</th><th>说明</th></tr>" + "".join(rows) + "</table>")
+            "<th>入库</th><th>隔离</th><th title='unchanged since the last delivery'>未变更</th><th>警告</th><th>说明</th></tr>" + "".join(rows) + "</table>")
 
 
 def _quarantine_samples(settings: Settings, resources: list[str]) -> str:

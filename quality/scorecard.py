@@ -99,21 +99,24 @@ def scorecard(settings: Settings, catalog: Any) -> list[dict[str, Any]]:
         for d in items:
             warnings.update(_warning_counts(d.staged_path) if d.status == "staged" else Counter())
         rows_read = sum(d.rows_read for d in items)
-        rows_staged = sum(d.rows_staged for d in items)
+        # rows unchanged since their accepted earlier version stand accepted: the rate is the same whether a
+        # redelivery was diffed or validated whole (ZHIWANG_SNAPSHOT_DIFF)
+        rows_unchanged = sum(d.rows_unchanged for d in items)
+        rows_accepted = sum(d.rows_staged for d in items) + rows_unchanged
         decided = sum(d.rows_read for d in items if d.status != "held")  # held rows await a steward: not judged yet
         dept = catalog.departments.get(provider)
         cards.append({
             "provider": provider, "name": dept.name if dept else provider,
             "resources": sorted({d.resource for d in items}),
             "deliveries": len(items), "by_status": dict(Counter(d.status for d in items)),
-            "rows_read": rows_read, "rows_accepted": rows_staged,
+            "rows_read": rows_read, "rows_accepted": rows_accepted, "rows_unchanged": rows_unchanged,
             "rows_quarantined": sum(d.rows_quarantined for d in items), "rows_warned": sum(d.rows_warned for d in items),
-            "acceptance_rate": round(rows_staged / decided, 4) if decided else None,
+            "acceptance_rate": round(rows_accepted / decided, 4) if decided else None,
             "rows_held": sum(d.rows_read for d in items if d.status == "held"),
             "errors_by_check": dict(errors.most_common()), "warnings_by_check": dict(warnings.most_common()),
             "quarantine_open": open_rows, "quarantine_superseded": superseded,
             "trend": [{"batch_id": d.batch_id, "resource": d.resource, "ingested_at": d.ingested_at, "status": d.status,
-                       "acceptance_rate": round(d.rows_staged / d.rows_read, 4) if d.rows_read else None}
+                       "acceptance_rate": round((d.rows_staged + d.rows_unchanged) / d.rows_read, 4) if d.rows_read else None}
                       for d in items[-TREND:]],
         })
     return cards

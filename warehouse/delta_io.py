@@ -1,14 +1,15 @@
 """Writing Delta tables so that a new state touches only the rows that changed.
 
 ``upsert_table`` makes a Delta table hold exactly a given Arrow table (or, with ``scope``, exactly that
-table within the rows matching ``scope``): it diffs against the latest version on the key and merges
-only inserted, updated and deleted rows, so the change data feed of the commit holds just those rows.
+table within the rows matching ``scope``): it diffs against the latest version on the key and commits
+only inserted, updated and deleted rows (a merge, or a delete and an append), so the change data feed
+holds just those rows.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -16,13 +17,22 @@ from warehouse.layout import DELTA_CONFIG
 
 
 def upsert_table(path: Path | str, table: pa.Table, keys: tuple[str, ...], metadata: dict[str, str],
-                 scope: Any = None, known: tuple[int, pa.Table] | None = None,
-                 storage_options: dict[str, str] | None = None) -> int:
+                 scope: Any = None, known: tuple[int, pa.Table | None] | None = None,
+                 storage_options: dict[str, str] | None = None, delta: pa.Table | None = None,
+                 method: Literal["merge", "delete_append"] = "merge") -> int:
     """Commit ``table`` to the Delta table at ``path`` (a directory or an object-store URI, opened with
     ``storage_options``; created with the change data feed on) and return the resulting version; no commit
-    is made when nothing changed. ``scope`` is a pyarrow filter expression limiting which existing rows are
-    compared (and so may be deleted); ``known`` = (version, content) already read by the caller, reused when
-    that version is still the latest."""
+    is made when nothing changed.
+
+    ``scope`` is a pyarrow filter expression limiting which existing rows are compared (and so may be
+    deleted); ``known`` = (version, content or None) already read by the caller, reused when that version is
+    still the latest; ``delta`` = :func:`warehouse.diff.row_delta` of ``table`` against that version, reused
+    with it.
+    ``method``: how changed rows are committed: one merge (the change data feed holds update pre- and
+    post-images), or a delete and an append (see :func:`_delete_append`; with a key of several columns only
+    when every changed row is new, else a merge).
+    """
+    import pyarrow.compute as pc
     from deltalake import CommitProperties, DeltaTable, write_deltalake
 
     from warehouse.diff import row_delta
@@ -37,15 +47,45 @@ def upsert_table(path: Path | str, table: pa.Table, keys: tuple[str, ...], metad
     dt = DeltaTable(uri, storage_options=opts)
     # Compare with the latest Delta version, not the last release: a crashed publish may have committed
     # since, and the upsert must leave the table equal to ``table`` whatever it starts from.
-    if known is not None and scope is None and known[0] == dt.version():
-        old = known[1]
-    else:
-        old = dt.to_pyarrow_dataset().to_table(filter=scope)
-    delta = row_delta(table, old, keys)
+    reuse = known is not None and scope is None and known[0] == dt.version()
+    if not reuse or (delta is None and known[1] is None):
+        delta = row_delta(table, _read(dt, table.schema, scope), keys)
+    elif delta is None:
+        delta = row_delta(table, known[1], keys)
     if delta.num_rows == 0:
         return dt.version()
-    on = " AND ".join(f"t.{k} = s.{k}" for k in keys)
-    updates = {column: f"s.{column}" for column in table.column_names}
+    only_inserts = delta.num_rows == pc.sum(pc.equal(delta.column("_op"), "I")).as_py()
+    if method == "delete_append" and (len(keys) == 1 or only_inserts):
+        _delete_append(uri, dt, table.schema, delta, keys[0], props, opts)
+    else:
+        _merge(dt, table.column_names, delta, keys, props)
+    return DeltaTable(uri, storage_options=opts).version()
+
+
+def _delete_append(uri: str, dt: Any, schema: pa.Schema, delta: pa.Table, key: str, props: Any,
+                   opts: dict[str, str] | None) -> None:
+    """Apply ``delta`` as a delete of the updated and deleted keys, then an append of the new rows.
+
+    Measured against one merge at 200k persons with 1% changed: about a third less CPU, since a delete
+    filters on a literal set where the merge joins every target row with the source. The change data feed
+    holds the same rows (``delete`` and ``insert`` instead of update pre- and post-images, the inserts in
+    the appended file); readers resolve through the registry, so the commit between the two is never current."""
+    import pyarrow.compute as pc
+    from deltalake import write_deltalake
+
+    ops = delta.column("_op")
+    gone = delta.filter(pc.not_equal(ops, "I")).column(key).to_pylist()
+    if gone:
+        values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in gone)
+        dt.delete(f"{_ident(key)} IN ({values})", commit_properties=props)
+    rows = delta.filter(pc.not_equal(ops, "D")).drop(["_op"]).cast(schema)
+    if rows.num_rows:
+        write_deltalake(uri, rows, mode="append", commit_properties=props, storage_options=opts)
+
+
+def _merge(dt: Any, columns: list[str], delta: pa.Table, keys: tuple[str, ...], props: Any) -> None:
+    on = " AND ".join(f"t.{_ident(k)} = s.{_ident(k)}" for k in keys)
+    updates = {_ident(column): f"s.{_ident(column)}" for column in columns}
     (
         dt.merge(source=delta, predicate=on, source_alias="s", target_alias="t", commit_properties=props)
         .when_matched_update(updates=updates, predicate="s._op = 'U'")
@@ -53,4 +93,24 @@ def upsert_table(path: Path | str, table: pa.Table, keys: tuple[str, ...], metad
         .when_not_matched_insert(updates=updates, predicate="s._op = 'I'")
         .execute()
     )
-    return DeltaTable(uri, storage_options=opts).version()
+
+
+def _ident(name: str) -> str:
+    # our column names are plain identifiers (warehouse/schema.py); quoting keeps DataFusion from folding case
+    return name if name.isidentifier() and name.islower() else '"' + name.replace('"', '""') + '"'
+
+
+def _read(dt: Any, schema: pa.Schema, scope: Any) -> pa.Table:
+    """The latest content of ``dt`` typed as ``schema``, only rows matching ``scope`` (a pyarrow expression)."""
+    dataset = dt.to_pyarrow_dataset(schema=schema) if set(schema.names) == set(dt.schema().to_arrow().names) \
+        else dt.to_pyarrow_dataset()
+    if scope is None:
+        return dataset.to_table()
+    try:  # in the scan, files and row groups whose statistics rule the scope out are skipped
+        return dataset.to_table(filter=scope)
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    # Files a Delta merge rewrote carry string_view statistics, on which pyarrow's scan-time filter fails:
+    # filter after reading then, batch by batch, so memory follows the rows kept.
+    parts = [batch.filter(scope) for batch in dataset.to_batches()]
+    return pa.Table.from_batches([p for p in parts if p.num_rows], schema=dataset.schema)

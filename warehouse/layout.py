@@ -4,6 +4,8 @@ The root is the data home unless ``ZHIWANG_WAREHOUSE_URI`` names another (wareho
 
 golden/<table>/                 Delta tables of the golden library
 golden/_registry/releases/N.json  one immutable record per release (the commit point of a publish)
+golden/_registry/rowhash/<table>/<version>.parquet  key and row hash per row of that Delta version
+                                (derived, may be missing: it only spares the next publish a re-read)
 golden/_registry/.lock          serialises publishers (local root; see storage.publish_lock)
 mirrors/<district>/<table>/     Delta tables of a district's mirror
 mirrors/<district>/_releases/N.json  which mirror table versions make up release N
@@ -34,6 +36,8 @@ DELTA_CONFIG = {
 
 
 REGISTRY_KEY = "golden/_registry/releases"
+ROWHASH_KEY = "golden/_registry/rowhash"
+"""``<table>/<delta version>.parquet``: key columns and row hash of that version (warehouse/rowhash.py)."""
 
 
 def golden_key(table: str) -> str:

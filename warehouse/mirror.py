@@ -144,10 +144,29 @@ def mirror_release(settings: Settings, district: str, number: int | None = None)
     return json.loads(storage.read_bytes(keys[n])) if n in keys else None
 
 
+def masking_fingerprint(catalog: Catalog, code: str) -> str:
+    """A digest of everything masking district ``code``'s mirror depends on besides the golden rows: its
+    clearance and each canonical field's sharing classes. Mirrors are brought up to date incrementally only
+    while it is unchanged."""
+    import hashlib
+
+    spec = {"cleared": "conditional" in catalog.districts[code].cleared,
+            "fields": {entity: {name: field_classes(catalog, entity, name) for name in CANONICAL_FIELDS[entity]}
+                       for entity in ENTITY_TABLES}}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
 def build_mirrors(settings: Settings, catalog: Catalog, release: int | None = None,
-                  districts: list[str] | None = None, golden: dict[str, pa.Table] | None = None) -> dict[str, dict[str, Any]]:
+                  districts: list[str] | None = None, golden: dict[str, pa.Table] | None = None,
+                  changed: dict[str, pa.Table] | None = None) -> dict[str, dict[str, Any]]:
     """Build (or bring up to date) each district's mirror from golden release ``release`` (default: current).
-    ``golden``: the release's entity tables when the caller (the publisher) still holds them."""
+    ``golden``: the release's entity tables when the caller (the publisher) still holds them; ``changed``:
+    per entity, the rows that differ from the release before (warehouse.diff.row_delta: new rows and, with
+    ``_op`` D, deleted ones).
+
+    A mirror at an earlier release whose masking is unchanged is brought up to date incrementally: only
+    the golden IDs that changed since (``changed``, or else the golden tables' change data feed) are read,
+    masked and merged, and a table with none keeps its version. Otherwise the mirror is rebuilt in full."""
     from warehouse.registry import get_release, read_table
 
     rel = get_release(settings, release)
@@ -156,24 +175,92 @@ def build_mirrors(settings: Settings, catalog: Catalog, release: int | None = No
     if unknown:
         raise UserError(f"Unknown district(s) {unknown}: districts.yaml in {catalog.directory} lists {', '.join(catalog.districts)}.")
     pending = [code for code in codes if mirror_release(settings, code, rel.number) is None]
+    bases = {code: _incremental_base(settings, catalog, code, rel.number) for code in pending}
+    full = [code for code in pending if bases[code] is None]
     views: dict[tuple[str, bool], pa.Table] = {}
-    if pending:
-        wanted = pa.array(pending, pa.string())
+    if full:
+        wanted = pa.array(full, pa.string())
         for entity in ENTITY_TABLES:
             rows = golden[entity] if golden and entity in golden else read_table(settings, entity, rel.number)
             rows = rows.filter(pc.is_in(rows.column("district_code"), wanted))
             ranks = value_ranks(catalog, entity, rows)
             # masking depends on the district only through its clearance: mask once per clearance, then split
-            for cleared in {"conditional" in catalog.districts[c].cleared for c in pending}:
-                views[entity, cleared] = mask_table(catalog, entity, rows, ["unconditional", "conditional"] if cleared else ["unconditional"], ranks)
+            for cleared in {"conditional" in catalog.districts[c].cleared for c in full}:
+                views[entity, cleared] = mask_table(catalog, entity, rows, _clearance(cleared), ranks)
+    updates: dict[int, dict[str, tuple[pa.Array, dict[bool, pa.Table]]]] = {}
+    for base in sorted({b["release"] for b in bases.values() if b is not None}):
+        in_process = changed is not None and base == rel.number - 1 and all(e in changed for e in ENTITY_TABLES)
+        clearances = {"conditional" in catalog.districts[c].cleared for c, b in bases.items() if b and b["release"] == base}
+        updates[base] = {}
+        for entity in ENTITY_TABLES:
+            keys, rows = (_changed_rows(changed[entity]) if in_process
+                          else _changed_since(settings, entity, base, rel.number))
+            ranks = value_ranks(catalog, entity, rows)
+            updates[base][entity] = (keys, {c: mask_table(catalog, entity, rows, _clearance(c), ranks) for c in clearances})
     results = {}
     for code in codes:
         done = mirror_release(settings, code, rel.number)
-        results[code] = done if done is not None else _build_one(settings, catalog, code, rel.number, views)
+        if done is None:
+            base = bases.get(code)
+            done = _build_one(settings, catalog, code, rel.number, views, updates[base["release"]] if base else None, base)
+        results[code] = done
     return results
 
 
-def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, views: dict[tuple[str, bool], pa.Table]) -> dict[str, Any]:
+def _clearance(cleared: bool) -> list[str]:
+    return ["unconditional", "conditional"] if cleared else ["unconditional"]
+
+
+def _incremental_base(settings: Settings, catalog: Catalog, code: str, number: int) -> dict[str, Any] | None:
+    """District ``code``'s latest mirror record if ``number`` can be built on it incrementally, else None:
+    an earlier release, the same masking, and every mirror table still at the version it recorded (a
+    crashed build may have committed since)."""
+    from deltalake import DeltaTable
+
+    record = mirror_release(settings, code)
+    if record is None or record["release"] >= number or record.get("masking") != masking_fingerprint(catalog, code):
+        return None
+    storage = storage_for(settings)
+    for entity in ENTITY_TABLES:
+        table = record["tables"].get(entity)
+        uri = storage.uri(mirror_key(code, entity))
+        if table is None or DeltaTable(uri, storage_options=storage.storage_options).version() != table["version"]:
+            return None
+    return record
+
+
+def _changed_rows(delta: pa.Table) -> tuple[pa.Array, pa.Table]:
+    """(every golden ID in a row delta, the new rows among them)."""
+    ops = delta.column("_op")
+    return delta.column("golden_id").combine_chunks(), delta.filter(pc.not_equal(ops, "D")).drop(["_op"])
+
+
+def _changed_since(settings: Settings, entity: str, base: int, number: int) -> tuple[pa.Array, pa.Table]:
+    """(golden IDs of ``entity`` touched by any commit after release ``base`` up to release ``number``, their
+    rows in release ``number``), from the golden table's change data feed."""
+    from deltalake import DeltaTable
+
+    from warehouse.registry import dataset_at, get_release
+
+    start, end = get_release(settings, base).tables[entity].version, get_release(settings, number).tables[entity].version
+    if start == end:
+        keys = pa.array([], pa.string())
+    else:
+        storage = storage_for(settings)
+        dt = DeltaTable(storage.uri(f"golden/{entity}"), storage_options=storage.storage_options)
+        feed = pa.table(dt.load_cdf(starting_version=start + 1, ending_version=end, columns=["golden_id"]).read_all())
+        keys = pc.unique(feed.column("golden_id").cast(pa.string()).combine_chunks())
+    dataset = dataset_at(settings, entity, number)
+    if len(keys) == 0:
+        return keys, dataset.schema.empty_table()
+    wanted = pc.field("golden_id").isin(keys)
+    # filtered after reading: merged files carry string_view statistics pyarrow cannot filter on in the scan
+    parts = [batch.filter(wanted) for batch in dataset.to_batches()]
+    return keys, pa.Table.from_batches([p for p in parts if p.num_rows], schema=dataset.schema)
+
+
+def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, views: dict[tuple[str, bool], pa.Table],
+               updates: dict[str, tuple[pa.Array, dict[bool, pa.Table]]] | None, base: dict[str, Any] | None) -> dict[str, Any]:
     from deltalake import DeltaTable
 
     from warehouse.delta_io import upsert_table
@@ -185,10 +272,24 @@ def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, vie
     now = datetime.now(UTC).isoformat(timespec="seconds")
     tables: dict[str, dict[str, int]] = {}
     for entity in ENTITY_TABLES:
-        view = views[entity, "conditional" in cleared]
-        masked = view.filter(pc.equal(view.column("district_code"), code))
-        version = upsert_table(storage.uri(mirror_key(code, entity)), masked, ("golden_id",), meta, storage_options=opts)
-        tables[entity] = {"version": version, "rows": masked.num_rows}
+        uri = storage.uri(mirror_key(code, entity))
+        if updates is not None and base is not None:
+            keys, masked_by_clearance = updates[entity]
+            if len(keys) == 0:
+                tables[entity] = dict(base["tables"][entity])
+                continue
+            view = masked_by_clearance["conditional" in cleared]
+            masked = view.filter(pc.equal(view.column("district_code"), code))
+            # only the changed golden IDs are compared (and may be deleted, e.g. moved to another district)
+            version = upsert_table(uri, masked, ("golden_id",), meta, scope=pc.field("golden_id").isin(keys),
+                                   storage_options=opts)
+            rows = DeltaTable(uri, version=version, storage_options=opts).count()
+        else:
+            view = views[entity, "conditional" in cleared]
+            masked = view.filter(pc.equal(view.column("district_code"), code))
+            version = upsert_table(uri, masked, ("golden_id",), meta, storage_options=opts)
+            rows = masked.num_rows
+        tables[entity] = {"version": version, "rows": rows}
     release_uri = storage.uri(mirror_key(code, "release"))
     history = (DeltaTable(release_uri, storage_options=opts).to_pyarrow_table()
                if DeltaTable.is_deltatable(release_uri, storage_options=opts) else RELEASE_SCHEMA.empty_table())
@@ -199,6 +300,7 @@ def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, vie
     version = upsert_table(release_uri, pa.concat_tables([history, new_rows]), ("release", "table_name"), meta,
                            storage_options=opts)
     tables["release"] = {"version": version, "rows": history.num_rows + new_rows.num_rows}
-    record = {"release": number, "district": code, "created_at": now, "cleared": cleared, "tables": tables}
+    record = {"release": number, "district": code, "created_at": now, "cleared": cleared, "tables": tables,
+              "masking": masking_fingerprint(catalog, code)}
     write_json_once(settings, f"{mirror_registry_key(code)}/{number}.json", record)
     return record

@@ -107,6 +107,10 @@ class Storage(abc.ABC):
         """Write ``payload`` as JSON at ``key`` whole or not at all; raise FileExistsError if ``key`` exists."""
 
     @abc.abstractmethod
+    def put_bytes(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` whole or not at all, replacing what is there (for derived files only)."""
+
+    @abc.abstractmethod
     def read_bytes(self, key: str) -> bytes:
         """The bytes at ``key``; FileNotFoundError if absent."""
 
@@ -164,6 +168,13 @@ class LocalStorage(Storage):
         from warehouse.layout import write_json_once
 
         write_json_once(self.root / key, payload)
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
 
     def read_bytes(self, key: str) -> bytes:
         return (self.root / key).read_bytes()
@@ -226,6 +237,11 @@ class ObjectStorage(Storage):
             obstore.put(self.store, key, data, mode="create")  # single PUT: whole or absent
         except AlreadyExistsError:
             raise FileExistsError(f"{self.uri(key)} already exists") from None
+
+    def put_bytes(self, key: str, data: bytes) -> None:
+        import obstore
+
+        obstore.put(self.store, key, data)  # single PUT: whole or absent
 
     def read_bytes(self, key: str) -> bytes:
         import obstore

@@ -22,7 +22,7 @@ class RunSummary:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def totals(self) -> dict[str, int]:
-        keys = ("rows_read", "rows_staged", "rows_quarantined")
+        keys = ("rows_read", "rows_staged", "rows_quarantined", "rows_unchanged")
         return {k: sum(getattr(d, k) for d in self.deliveries) for k in keys}
 
 
@@ -56,7 +56,7 @@ def run_all(settings: Settings, catalog: Catalog, on_delivery: Callable[[Deliver
     from warehouse.registry import current_release
 
     current = current_release(settings)
-    if current is not None and not any(d.status == "staged" for d in summary.deliveries):
+    if current is not None and not any(d.status == "staged" and d.rows_staged for d in summary.deliveries):
         # nothing new was accepted: the current release still holds (`zhiwang publish` forces a new one)
         summary.extra["release"] = None
         summary.extra["unchanged_release"] = current.number

@@ -47,18 +47,6 @@ ROWS = [
 HEADER = ["档案号", "姓名", "身份证号", "出生日期", "津贴金额"]
 
 
-@pytest.fixture()
-def own_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    root = tmp_path / "other_city"
-    (root / "resources").mkdir(parents=True)
-    (root / "departments.yaml").write_text(DEPARTMENTS, encoding="utf-8")
-    (root / "districts.yaml").write_text(DISTRICTS, encoding="utf-8")
-    (root / "core_fields.yaml").write_text("{}\n", encoding="utf-8")
-    (root / "resources" / "minzheng_elderly.yaml").write_text(yaml.safe_dump(RESOURCE, allow_unicode=True), encoding="utf-8")
-    monkeypatch.setenv("ZHIWANG_CATALOG", str(root))
-    return root
-
-
 def drop_csv(home: Path, name: str, rows: list[list[str]], encoding: str = "utf-8") -> Path:
     inbox = home / "inbox" / "minzheng_elderly"
     inbox.mkdir(parents=True, exist_ok=True)
@@ -132,8 +120,10 @@ def test_missing_required_column_rejects_the_delivery(home: Path, own_catalog: P
     assert (inbox / "_rejected" / "bad.csv").exists()
 
 
-def test_formats_stage_identically(home: Path, own_catalog: Path, tmp_path: Path) -> None:
+def test_formats_stage_identically(home: Path, own_catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import openpyxl
+
+    monkeypatch.setenv("ZHIWANG_SNAPSHOT_DIFF", "off")  # stage all four in full to compare them (see test_snapshot.py)
 
     rows = ROWS[:3]
     drop_csv(home, "gb.csv", rows, encoding="gb18030")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from zhiwang.metering import Meter, metered, prefixed, rss_bytes, stage
 
 
@@ -19,6 +21,7 @@ def test_the_meter_sees_the_memory_a_stage_takes_and_gives_back() -> None:
         with prefixed("d2 "), stage("big") as big:
             block = bytearray(200 * 2**20)  # 200 MB, touched so that it is resident
             block[:: 4096] = b"x" * len(block[:: 4096])
+            time.sleep(0.1)  # the sampler thread's turn while the block is resident
             del block
     assert [s.name for s in meter.stages] == ["small", "d2 big"] == [s.name for s in seen]
     small, big = meter.stages

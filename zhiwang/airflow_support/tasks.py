@@ -55,7 +55,8 @@ def ingest_validate_stage(resource_id: str, data_interval_start: datetime | None
     summary = [record.public() for record in records]
     for line in summary:
         log.info("delivery %s", line)
-    staged = [r for r in records if r.status == "staged"]
+    staged = [r for r in records if r.status == "staged" and r.rows_staged]  # an all-unchanged snapshot wakes no one
+    unchanged = [r for r in records if r.status == "staged" and not r.rows_staged]
     troubled = [r for r in records if r.status in ("rejected", "held")]
     for rec in troubled:
         log.warning("%s: %s %s: %s", rec.resource, rec.file, rec.status, rec.message)
@@ -66,6 +67,9 @@ def ingest_validate_stage(resource_id: str, data_interval_start: datetime | None
         raise AirflowFailException(
             f"No delivery of {resource_id} was staged: "
             + "; ".join(f"{r.file} {r.status}: {r.message}" for r in troubled))
+    if unchanged:
+        raise AirflowSkipException(f"{len(unchanged)} delivery(ies) of {resource_id} changed nothing since the last one "
+                                   f"({sum(r.rows_unchanged for r in unchanged):,} rows unchanged).")
     raise AirflowSkipException(f"No new delivery for {resource_id} in {data_interval_start} – {data_interval_end}.")
 
 

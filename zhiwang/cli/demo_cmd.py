@@ -77,6 +77,7 @@ def run(
     """Generate the demo city and run the whole chain once per delivery, then print a summary."""
     import time
 
+    from warehouse.storage import storage_for
     from zhiwang.cli.ingest_cmd import delivery_table, ingesting_bar, print_release
     from zhiwang.demo import generate_city
     from zhiwang.pipeline import run_all, run_through_airflow
@@ -122,7 +123,7 @@ def run(
         f"  offline quality report:        zhiwang quality report  (writes {settings.quality_docs}/index.html)\n"
         f"  golden library releases:       zhiwang release list\n"
         f"  one golden record:             zhiwang golden show <ID>\n"
-        f"  district mirrors:              {settings.mirrors}/<district>/ (zhiwang mirror serve, then mirror pull)\n"
+        f"  district mirrors:              {storage_for(settings).uri('mirrors')}/<district>/ (zhiwang mirror serve, then mirror pull)\n"
         f"  steward review queue:          zhiwang review list\n"
         f"  ground truth of the demo city: {settings.demo}", highlight=False,
     )

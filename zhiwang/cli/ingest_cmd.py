@@ -24,12 +24,12 @@ STATUS_STYLE = {"staged": "green", "skipped": "yellow", "rejected": "red", "held
 
 def delivery_table(records: list[DeliveryRecord]) -> Table:
     table = Table(title=f"{len(records)} deliveries")
-    for col in ("resource", "file", "status", "read", "staged", "quarantined", "message"):
+    for col in ("resource", "file", "status", "read", "staged", "quarantined", "unchanged", "message"):
         table.add_column(col, overflow="fold")
     for r in records:
         style = STATUS_STYLE.get(r.status, "")
         table.add_row(r.resource, r.file, f"[{style}]{r.status}[/]", str(r.rows_read), str(r.rows_staged),
-                      str(r.rows_quarantined), (r.message or "")[:300])
+                      str(r.rows_quarantined), str(r.rows_unchanged), (r.message or "")[:300])
     return table
 
 
@@ -95,7 +95,8 @@ def register(app: typer.Typer) -> None:
         console.print(delivery_table(summary.deliveries))
         totals = summary.totals()
         console.print(
-            f"read {totals['rows_read']} rows: {totals['rows_staged']} staged, {totals['rows_quarantined']} quarantined; "
+            f"read {totals['rows_read']} rows: {totals['rows_staged']} staged, {totals['rows_quarantined']} quarantined, "
+            f"{sum(d.rows_unchanged for d in summary.deliveries)} unchanged since the last delivery; "
             + ", ".join(f"{k} {v:.1f}s" for k, v in summary.stages.items()), highlight=False,
         )
         print_release(summary.extra)

@@ -17,7 +17,7 @@ import numpy as np
 from zhiwang.demo.noise import Draws
 from zhiwang.demo.places import KIND_NAMES, KIND_VILLAGE, building_address
 from zhiwang.demo.strings import cat, either, num, take
-from zhiwang.demo.world import World
+from zhiwang.demo.world import FIRST_AS_OF, World
 
 Values = Callable[[World, np.ndarray, Draws], np.ndarray]
 
@@ -76,10 +76,12 @@ def _employer(key: str) -> Values:
 
 
 def _date_after(start: Values, years: float, tag: str) -> Values:
-    """A date between ``start`` and ``years`` later (not after the delivery)."""
+    """A date between ``start`` and ``years`` later (not after the delivery). A record's date stays the same
+    from one delivery to the next: the span ends at the first delivery for records that existed then."""
     def values(w: World, e: np.ndarray, d: Draws) -> np.ndarray:
         base = start(w, e, d)
-        span = np.maximum(np.minimum((w.as_of - base).astype(np.int64), int(years * 365)), 0)
+        end = np.where(base <= FIRST_AS_OF, FIRST_AS_OF, w.as_of)
+        span = np.maximum(np.minimum((end - base).astype(np.int64), int(years * 365)), 0)
         return base + (d.uniform(tag)[e] * span).astype("timedelta64[D]")
     return values
 
@@ -143,7 +145,7 @@ WANGGE_P = ExtractSpec(
      Col("居住地址", _p("residence_address"), "address"), Col("所属网格", _p("grid_code")),
      Col("所属社区", lambda w, e, d: w.buildings["community"][w.persons["building"][e]]),
      Col("人员类型", lambda w, e, d: either(w.persons["hukou_shenzhen"][e], "户籍人口", "流动人口")),
-     Col("采集日期", _date_after(lambda w, e, d: np.full(len(e), w.as_of - np.timedelta64(900, "D")), 2.4, "seen"), "date")],
+     Col("采集日期", _date_after(lambda w, e, d: np.full(len(e), FIRST_AS_OF - np.timedelta64(900, "D")), 2.4, "seen"), "date")],
     _dup_key("采集编号", "WG", 10),
 )
 
@@ -223,7 +225,7 @@ WANGGE_B = ExtractSpec(
      Col("经度", lambda w, e, d: np.round(w.buildings["lon"][e] + (d.uniform("dx")[e] - 0.5) * 2e-4, 6), "number"),
      Col("纬度", lambda w, e, d: np.round(w.buildings["lat"][e] + (d.uniform("dy")[e] - 0.5) * 2e-4, 6), "number"),
      Col("楼栋类型", lambda w, e, d: KIND_NAMES[w.buildings["kind"][e]]),
-     Col("采集日期", _date_after(lambda w, e, d: np.full(len(e), w.as_of - np.timedelta64(700, "D")), 1.9, "seen"), "date")],
+     Col("采集日期", _date_after(lambda w, e, d: np.full(len(e), FIRST_AS_OF - np.timedelta64(700, "D")), 1.9, "seen"), "date")],
     lambda w, e, cols: {"楼栋序号": np.array(["9" + s.zfill(3) for s in cols["楼栋序号"]], dtype=object)},
     duplicate_rate=0.005,
 )
