@@ -3,8 +3,8 @@
 once for the second (≈1% changed, processed incrementally), beside a bare Splink dedupe of the same person
 records; with time, rows/s and peak RSS per stage and pairwise accuracy against the city's ground truth.
 
-Generated cities are kept under ``<root>/cities/p<N>-s<seed>/`` and reused by later runs with the same
-persons and seed (generation is test-data preparation and is not part of the chain's time). Each run works
+Generated cities are kept under ``<root>/cities/p<N>-s<seed>-g<generator>/`` and reused by later runs with
+the same persons, seed and generator code (generation is test-data preparation and is not part of the chain's time). Each run works
 in a fresh ``<root>/run/`` that stays behind for inspection. The chain is called directly, as ``zhiwang
 run`` does; the Airflow DAGs call the same functions.
 """
@@ -80,7 +80,19 @@ class BenchResult:
 
 
 def city_cache(root: Path, persons: int, seed: int, delivery: int) -> Path:
-    return root / "cities" / f"p{persons}-s{seed}" / f"d{delivery}"
+    return root / "cities" / f"p{persons}-s{seed}-g{_generator_version()}" / f"d{delivery}"
+
+
+def _generator_version() -> str:
+    """A digest of the demo generator's code: a changed generator makes a different city, never a stale one."""
+    import hashlib
+
+    import zhiwang.demo as demo
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(demo.__file__).parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:10]
 
 
 def ensure_city(root: Path, catalog_dir: Path, persons: int, seed: int, deliveries: int) -> bool:
