@@ -4,9 +4,9 @@ once for the second (≈1% changed, processed incrementally), beside a bare Spli
 records; with time, rows/s and peak RSS per stage and pairwise accuracy against the city's ground truth.
 
 Generated cities are kept under ``<root>/cities/p<N>-s<seed>-g<generator>/`` and reused by later runs with
-the same persons, seed and generator code (generation is test-data preparation and is not part of the chain's time). Each run works
-in a fresh ``<root>/run/`` that stays behind for inspection. The chain is called directly, as ``zhiwang
-run`` does; the Airflow DAGs call the same functions.
+the same persons, seed and generator code (generation prepares test data and is not part of the chain's
+time). Each run works in a fresh ``<root>/run/`` that stays behind for inspection. The chain is called
+directly, as ``zhiwang run`` does; the Airflow DAGs call the same functions.
 """
 
 from __future__ import annotations
