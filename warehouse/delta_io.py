@@ -62,6 +62,10 @@ def upsert_table(path: Path | str, table: pa.Table, keys: tuple[str, ...], metad
     return DeltaTable(uri, storage_options=opts).version()
 
 
+MAX_IN_LIST = 2_000
+"""Most keys a delete names literally; more are deleted through a merge (see :func:`_delete_append`)."""
+
+
 def _delete_append(uri: str, dt: Any, schema: pa.Schema, delta: pa.Table, key: str, props: Any,
                    opts: dict[str, str] | None) -> None:
     """Apply ``delta`` as a delete of the updated and deleted keys, then an append of the new rows.
@@ -74,10 +78,15 @@ def _delete_append(uri: str, dt: Any, schema: pa.Schema, delta: pa.Table, key: s
     from deltalake import write_deltalake
 
     ops = delta.column("_op")
-    gone = delta.filter(pc.not_equal(ops, "I")).column(key).to_pylist()
-    if gone:
-        values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in gone)
+    gone = delta.filter(pc.not_equal(ops, "I")).select([key])
+    if 0 < gone.num_rows <= MAX_IN_LIST:
+        values = ", ".join("'" + str(v).replace("'", "''") + "'" for v in gone.column(key).to_pylist())
         dt.delete(f"{_ident(key)} IN ({values})", commit_properties=props)
+    elif gone.num_rows:
+        # DataFusion parses an IN list recursively: 100k+ literals overflow its stack and kill the process
+        # (a million-person city's second delivery did). A merge on the keys deletes the same rows.
+        (dt.merge(source=gone, predicate=f"t.{_ident(key)} = s.{_ident(key)}", source_alias="s", target_alias="t",
+                  commit_properties=props).when_matched_delete().execute())
     rows = delta.filter(pc.not_equal(ops, "D")).drop(["_op"]).cast(schema)
     if rows.num_rows:
         write_deltalake(uri, rows, mode="append", commit_properties=props, storage_options=opts)
