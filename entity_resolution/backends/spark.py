@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import atexit
 import copy
+import logging
 import os
 import re
 import shutil
@@ -180,6 +181,8 @@ def spark_session() -> SparkSession:
             raise ConfigError(f"ZHIWANG_SPLINK_BACKEND=spark needs pyspark, which is not installed ({error}): "
                               f"{SPARK_FIX}, or unset ZHIWANG_SPLINK_BACKEND to score pairs with DuckDB.") from error
         require_java()
+        # py4j logs "closing connection" from finalizers at interpreter exit, after logging's streams closed
+        logging.getLogger("py4j").setLevel(logging.WARNING)
         # the driver talks to its executors over loopback only: nothing listens on the machine's other interfaces
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         scratch = _scratch_dir()
