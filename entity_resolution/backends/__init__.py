@@ -32,6 +32,35 @@ class SplinkBackend(Protocol):
         ...
 
 
+def scored_frames(inference: Any, new_table: Any, old_table: Any | None, *, within: bool, decisive: str,
+                  threshold: float) -> list[Any]:
+    """Splink's scored pairs for one backend call: the model's rules above ``threshold``, then the decisive
+    rule alone without one (a pair sharing a valid identifier must survive even when every other field
+    disagrees); within ``new_table`` when ``within``, and between ``old_table`` and it when given."""
+    decisive_rule = [f"l.{decisive} = r.{decisive}"]
+    frames = []
+    if within:
+        frames.append(inference.predict_within(new_table, threshold_match_probability=threshold, warning_mode="never"))
+        frames.append(inference.predict_within(new_table, blocking_rules_to_generate_predictions=decisive_rule,
+                                               warning_mode="never"))
+    if old_table is not None:
+        frames.append(inference.predict_between(old_table, new_table, threshold_match_probability=threshold,
+                                                warning_mode="never"))
+        frames.append(inference.predict_between(old_table, new_table, warning_mode="never",
+                                                blocking_rules_to_generate_predictions=decisive_rule))
+    return frames
+
+
+def pairs_sql(frames: list[Any], decisive: str, text_type: str) -> str:
+    """One row per pair over every scored frame (a pair both rules found once), ``PAIRS_SCHEMA`` columns."""
+    union = " UNION ALL ".join(
+        f"SELECT CAST(unique_id_l AS {text_type}) AS l, CAST(unique_id_r AS {text_type}) AS r, "
+        f"CAST(match_probability AS DOUBLE) AS p, coalesce({decisive}_l = {decisive}_r, false) AS d "
+        f"FROM {frame.physical_name}" for frame in frames)
+    return (f"SELECT l AS record_uid_l, r AS record_uid_r, any_value(p) AS match_probability, bool_or(d) AS is_decisive "
+            f"FROM ({union}) GROUP BY l, r ORDER BY l, r")
+
+
 def backend_name() -> str:
     from zhiwang.errors import ConfigError
 

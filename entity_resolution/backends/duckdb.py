@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from entity_resolution.backends import PAIRS_SCHEMA
+from entity_resolution.backends import PAIRS_SCHEMA, pairs_sql, scored_frames
 from zhiwang import duck
 
 if TYPE_CHECKING:
@@ -32,32 +32,13 @@ class DuckDBBackend:
             api = DuckDBAPI(connection=con)
             new_table = api.register(new, dataset_display_name="new_records")
             linker = Linker(new_table, model, log_level="ERROR")
-            inference = linker.inference
-            # the model's rules above the threshold, then the decisive rule alone without one: a pair sharing a
-            # valid identifier must survive even when every other field disagrees
-            decisive_rule = [f"l.{decisive} = r.{decisive}"]
-            scored = []
-            if new.num_rows > 1:
-                scored.append(inference.predict_within(new_table, threshold_match_probability=threshold,
-                                                       warning_mode="never"))
-                scored.append(inference.predict_within(new_table, blocking_rules_to_generate_predictions=decisive_rule,
-                                                       warning_mode="never"))
-            if existing is not None and existing.num_rows:
-                old_table = api.register(existing, dataset_display_name="known_records")
-                scored.append(inference.predict_between(old_table, new_table, threshold_match_probability=threshold,
-                                                        warning_mode="never"))
-                scored.append(inference.predict_between(old_table, new_table, warning_mode="never",
-                                                        blocking_rules_to_generate_predictions=decisive_rule))
-            if not scored:
+            old_table = (api.register(existing, dataset_display_name="known_records")
+                         if existing is not None and existing.num_rows else None)
+            frames = scored_frames(linker.inference, new_table, old_table, within=new.num_rows > 1, decisive=decisive,
+                                   threshold=threshold)
+            if not frames:
                 return PAIRS_SCHEMA.empty_table()
-            union = " UNION ALL ".join(
-                f"SELECT CAST(unique_id_l AS VARCHAR) AS l, CAST(unique_id_r AS VARCHAR) AS r, "
-                f"CAST(match_probability AS DOUBLE) AS p, coalesce({decisive}_l = {decisive}_r, false) AS d "
-                f"FROM {frame.physical_name}" for frame in scored)
-            pairs = con.sql(f"""
-                SELECT l AS record_uid_l, r AS record_uid_r, any_value(p) AS match_probability,
-                       bool_or(d) AS is_decisive
-                FROM ({union}) GROUP BY l, r ORDER BY l, r""").to_arrow_table()
+            pairs = con.sql(pairs_sql(frames, decisive, "VARCHAR")).to_arrow_table()
         finally:
             con.close()
         return pairs.cast(PAIRS_SCHEMA)
