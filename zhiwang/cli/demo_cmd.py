@@ -104,7 +104,8 @@ def run(
         console.print(delivery_table(summary.deliveries))
         console.print(
             f"Delivery {delivery}: read {totals['rows_read']:,} rows → {totals['rows_staged']:,} staged, "
-            f"{totals['rows_quarantined']:,} quarantined (counts reconcile for every delivery). "
+            f"{totals['rows_quarantined']:,} quarantined, {totals['rows_unchanged']:,} unchanged since the last delivery "
+            "(counts reconcile for every delivery). "
             + "; ".join(f"{k} {v:.1f} s" for k, v in summary.stages.items()), highlight=False,
         )
         print_release(summary.extra)
