@@ -64,6 +64,7 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
+    _release_memory()  # what earlier stages of this process freed
     with stage(f"{entity}:load") as load:
         records = load_source_records(settings, catalog, entity)
         load.rows = records.num_rows

@@ -70,7 +70,8 @@ def load_source_records(settings: Settings, catalog: Catalog, entity: str, *, st
         return records
     from entity_resolution.standardize.values import standardize_values
 
-    return standardize_values(entity, records)
+    # one chunk per column: the resolve stages read whole columns, and combining them there would copy each time
+    return standardize_values(entity, records).combine_chunks()
 
 
 def _columns(path: Path) -> list[str]:

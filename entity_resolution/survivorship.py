@@ -130,7 +130,10 @@ _WINNER_SQL = """
 
 
 def _arr(column: pa.ChunkedArray | pa.Array) -> pa.Array:
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if isinstance(column, pa.ChunkedArray):
+        # combine_chunks copies even a single chunk: at a million persons that is a GB of record columns
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+    return column
 
 
 def _clean(column: pa.ChunkedArray | pa.Array) -> pa.Array:
