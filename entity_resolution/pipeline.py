@@ -89,7 +89,6 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
         for name in ("golden", "xref", "changes", "disagreements"):
             pq.write_table(getattr(result, name), tmp / f"{name}.parquet")
         save_state(tmp / "state", result.state)
-    _release_memory()
     info = {
         "entity": entity, "release": release, "records": records.num_rows, "pairs": pairs.num_rows,
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),

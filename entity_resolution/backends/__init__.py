@@ -9,12 +9,9 @@ entity's decisive identifier whatever its probability. Pick one with ``ZHIWANG_S
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
-
-if TYPE_CHECKING:
-    from pathlib import Path
 
 PAIRS_SCHEMA = pa.schema([("record_uid_l", pa.string()), ("record_uid_r", pa.string()),
                           ("match_probability", pa.float64()), ("is_decisive", pa.bool_())])
@@ -25,7 +22,7 @@ class SplinkBackend(Protocol):
     name: str
 
     def predict(self, model: dict[str, Any], new: pa.Table, existing: pa.Table | None, *, decisive: str,
-                threshold: float, workdir: Path | None = None) -> pa.Table:
+                threshold: float) -> pa.Table:
         """Pairs within ``new`` and, when given, between ``existing`` and ``new`` (never within ``existing``);
         rows are keyed by ``unique_id``. Returns ``PAIRS_SCHEMA`` with ``record_uid_l`` < ``record_uid_r``
         for pairs within ``new`` and ``record_uid_l`` from ``existing`` for pairs between."""

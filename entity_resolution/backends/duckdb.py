@@ -7,22 +7,19 @@ run out of memory: most blocked pairs are non-matches.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pyarrow as pa
 
 from entity_resolution.backends import PAIRS_SCHEMA, pairs_sql, scored_frames
 from zhiwang import duck
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
 
 class DuckDBBackend:
     name = "duckdb"
 
     def predict(self, model: dict[str, Any], new: pa.Table, existing: pa.Table | None, *, decisive: str,
-                threshold: float, workdir: Path | None = None) -> pa.Table:
+                threshold: float) -> pa.Table:
         from splink import DuckDBAPI, Linker
 
         if new.num_rows + (existing.num_rows if existing is not None else 0) < 2 or new.num_rows == 0:

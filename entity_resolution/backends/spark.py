@@ -46,7 +46,7 @@ class SparkBackend:
     name = "spark"
 
     def predict(self, model: dict[str, Any], new: pa.Table, existing: pa.Table | None, *, decisive: str,
-                threshold: float, workdir: Path | None = None) -> pa.Table:
+                threshold: float) -> pa.Table:
         """Pairs within ``new`` and between ``existing`` and ``new``, scored by Splink's Spark backend."""
         if new.num_rows + (existing.num_rows if existing is not None else 0) < 2 or new.num_rows == 0:
             return PAIRS_SCHEMA.empty_table()
