@@ -471,3 +471,106 @@ def test_reading_a_200_mb_csv_keeps_memory_flat(tmp_path: Path, encoding: str) -
     assert result["rows"] == 8000 * repeats
     # measured here: ~60 MB (UTF-8) and ~35 MB (GB18030, transcoded) for a 200 MB file
     assert result["growth_kb"] * 1024 < size // 2, f"peak RSS grew by {result['growth_kb'] // 1024} MB"
+
+
+def _read_both_ways(path: Path, **options: object) -> tuple[list[dict[str, str | None]], list[dict[str, str | None]]]:
+    """(rows as read_batches gives them, rows as openpyxl alone gives them)."""
+    from connectors.formats import xlsx_reader
+
+    fast = read_all(path, "xlsx", **options)
+    slow = [r for b in xlsx_reader._read_openpyxl(landed(path, "xlsx", **options), 100_000) for r in b.to_pylist()]
+    return fast, slow
+
+
+def test_xlsx_plain_workbook_reads_through_calamine_as_openpyxl_reads_it(tmp_path: Path) -> None:
+    import zipfile
+
+    from connectors.formats import xlsx_reader
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([None, None, "编号", "日期", "金额", "说明"])  # the table starts in column C
+    for i in range(300):
+        ws.append([None, None, f"{i:06d}", dt.date(2024, 1, 1) + dt.timedelta(days=i), i * 1.25 + 0.5,
+                   "  保留空格  " if i % 7 == 0 else (None if i % 5 == 0 else f"第{i}行")])
+    ws.cell(ws.max_row, 4).number_format = "yyyy\"年\"m\"月\"d\"日\""
+    path = tmp_path / "plain.xlsx"
+    wb.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert not xlsx_reader._needs_openpyxl(zf)  # this one is calamine's
+    fast, slow = _read_both_ways(path)
+    assert fast == slow and len(fast) == 300 and fast[0] == {"编号": "000000", "日期": "2024-01-01", "金额": "0.5",
+                                                             "说明": "  保留空格  "}
+
+
+@pytest.mark.parametrize("case", ["error", "escape", "untrimmed", "long_integer", "negative_date"])
+def test_xlsx_cells_calamine_reads_differently_go_through_openpyxl(tmp_path: Path, case: str) -> None:
+    import zipfile
+
+    from connectors.formats import xlsx_reader
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["a", "b"])
+    ws.append(["x", 1])
+    path = tmp_path / f"{case}.xlsx"
+    wb.save(path)
+    cell = '<c r="B2" t="n"><v>1</v></c>'
+    replacement = {
+        "error": '<c r="B2" t="e"><v>#N/A</v></c>',
+        "escape": '<c r="B2" t="inlineStr"><is><t>a_x000D_b</t></is></c>',
+        "untrimmed": '<c r="B2" t="inlineStr"><is><t> b </t></is></c>',
+        "long_integer": '<c r="B2" t="n"><v>440304199001011234</v></c>',
+        "negative_date": '<c r="B2" s="1" t="n"><v>-1</v></c>',
+    }[case]
+    patched = tmp_path / f"patched-{case}.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(patched, "w") as out:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                assert cell.encode() in data
+                data = data.replace(cell.encode(), replacement.encode())
+            if item.filename == "xl/styles.xml" and case == "negative_date":
+                data = data.replace(b'<cellXfs count="1">', b'<cellXfs count="2">').replace(
+                    b"</cellXfs>", b'<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/></cellXfs>')
+            out.writestr(item, data)
+    with zipfile.ZipFile(patched) as zf:
+        assert xlsx_reader._needs_openpyxl(zf)
+    fast, slow = _read_both_ways(patched)
+    expected = {"error": "#N/A", "escape": "a_x000D_b", "untrimmed": " b ", "long_integer": "440304199001011234",
+                "negative_date": "1899-12-29"}[case]
+    assert fast == slow == [{"a": "x", "b": expected}]
+
+
+def test_xlsx_stray_cell_is_named_by_its_column_when_the_table_starts_right(tmp_path: Path) -> None:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append([None, None, "姓名", "编号"])
+    ws.append([None, None, "张三", "1", None, "备注"])
+    path = tmp_path / "offset.xlsx"
+    wb.save(path)
+    with pytest.raises(UnreadableFileError, match=r"row 2 has a value in column F but the header has only 4"):
+        read_all(path, "xlsx")
+
+
+@pytest.mark.parametrize("odd_line", [None, '{"a": "dup", "a": "second", "b": "x"}',
+                                      '\u3000{"a": "ideographic space", "b": "x"}\u3000'])
+def test_jsonl_of_text_values_reads_the_same_through_arrow_or_not(tmp_path: Path, odd_line: str | None) -> None:
+    # text-only JSON Lines go through pyarrow's reader unless some line would read differently there
+    from connectors.formats import json_reader
+
+    lines = ['{"a": "0755-1234", "b": "007"}', '{"b": "", "a": null}', '{"a": "中\\t\\"文\\"", "c": "only here"}',
+             '{"c": "x", "a": "1.50", "b": "2024-01-05 08:30:00"}'] * 7000
+    if odd_line:
+        lines.insert(12345, odd_line)
+    path = tmp_path / "text.jsonl"
+    path.write_text("\n".join(lines) + "\n\n", encoding="utf-8")
+    expected = []
+    for line in lines:
+        record = json.loads(line.strip("\u3000"))
+        expected.append({k: (record.get(k) or None) for k in ("a", "b", "c")})
+    batches = list(read_batches(landed(path, "jsonl"), batch_rows=10_000))
+    assert [b.num_rows for b in batches] == [10_000, 10_000, len(lines) - 20_000]
+    assert [r for b in batches for r in b.to_pylist()] == expected
+    keys = ("a", "b", "c")
+    assert json_reader._arrow_reads_the_same(landed(path, "jsonl"), "utf-8", keys, len(lines)) is (odd_line is None)
