@@ -119,22 +119,33 @@ def _stage(resource: Resource, catalog: Catalog, settings: Settings, state: Stat
         status="rejected", delivered_at=landed.delivered_at.isoformat(), ingested_at=_now(),
         landed_meta=_landed_meta(landed),
     )
-    try:
-        mapped = map_delivery(resource, landed, batch_id, mapped_path, quarantine)
-    except (UnreadableFileError, DeliveryRejected) as exc:
-        return _reject_whole(resource, catalog, settings, state, landed, delivery, rec, str(exc), mapped_path)
-
     previous = _previous_rows(state, resource.id, batch_id)
     staged_batches = [d.batch_id for d in state.deliveries(resource.id, status="staged") if d.batch_id != batch_id]
     index = snapshot.load_index(settings.staging, resource, staged_batches)
-    hashes = snapshot.row_hashes(mapped_path)
-    unchanged = (snapshot.unchanged_rows(hashes, index.table, batch_id)
-                 if index.table is not None and snapshot.diff_enabled() else None)
-    gate = run_gate(
-        resource=resource, catalog=catalog, settings=settings, batch_id=batch_id, source_name=landed.source_name,
-        mapped_path=mapped_path, quarantine=quarantine, previous_rows=previous, accepted_path=accepted_path,
-        unchanged=unchanged,
-    )
+    held = [d.batch_id for d in state.deliveries(resource.id, status="held") if d.batch_id != batch_id]
+    try:
+        with snapshot.DeliveryDiff(settings.staging, resource, index if snapshot.diff_enabled() else None,
+                                   batch_id, held) as diff:
+            mapped = map_delivery(resource, landed, batch_id, mapped_path, quarantine, diff)
+        gate = run_gate(
+            resource=resource, catalog=catalog, settings=settings, batch_id=batch_id, source_name=landed.source_name,
+            mapped_path=mapped_path, quarantine=quarantine, previous_rows=previous, accepted_path=accepted_path,
+            rows_unchanged=mapped.rows_unchanged, duplicates=mapped.duplicates,
+        )
+        if gate.status == "held" and mapped.rows_unchanged:
+            # a held delivery waits for `zhiwang quality release`, which judges its mapped file whole: map it
+            # again without skipping (rare: a collapse in row count, so reading twice is acceptable)
+            quarantine = QuarantineWriter(settings.quarantine, resource.id, batch_id)
+            with snapshot.DeliveryDiff(settings.staging, resource, None, batch_id) as diff:
+                mapped = map_delivery(resource, landed, batch_id, mapped_path, quarantine, diff)
+            gate = run_gate(
+                resource=resource, catalog=catalog, settings=settings, batch_id=batch_id,
+                source_name=landed.source_name, mapped_path=mapped_path, quarantine=quarantine, previous_rows=previous,
+                accepted_path=accepted_path, duplicates=mapped.duplicates,
+            )
+    except (UnreadableFileError, DeliveryRejected) as exc:
+        return _reject_whole(resource, catalog, settings, state, landed, delivery, rec, str(exc), mapped_path)
+
     if gate.status == "rejected":
         return _reject_whole(resource, catalog, settings, state, landed, delivery, rec,
                              gate.message or "rejected by the quality gate", mapped_path)
@@ -155,7 +166,7 @@ def _stage(resource: Resource, catalog: Catalog, settings: Settings, state: Stat
     if gate.status == "staged" and gate.accepted_path is not None:
         # before the ledger says "staged": a crash in between leaves an index naming a batch the ledger does
         # not count as staged, which the next delivery notices and ignores
-        snapshot.update_index(settings.staging, resource, batch_id, index, hashes, gate.accepted_path,
+        snapshot.update_index(settings.staging, resource, batch_id, index, mapped.hashes, gate.accepted_path,
                               [e["_record_key"] for e in quarantine.entries()], staged_batches)
         mapped_path.unlink(missing_ok=True)  # a held delivery keeps it for `zhiwang quality release`
     state.record(rec)

@@ -1,20 +1,26 @@
 """Snapshot diffing: a full redelivery is validated and staged only where it changed.
 
-Departments deliver full snapshots; most rows are the same as last month. After a delivery is read and typed,
-each row gets a hash of its delivered values (every ``src_*`` column, in order, nulls distinct from empty
-text). A row whose record key and hash equal the row last *accepted* for that key in an earlier staged
-delivery is *unchanged*: it is counted (``rows_unchanged``) but neither validated nor staged again, and
-downstream keeps reading it from the earlier staged file (``entity_resolution.sources`` keeps the latest
-staged version of each record). Everything else goes through the quality gate as before, including rows
-whose record key occurs more than once in this delivery, so uniqueness is judged over the whole delivery.
+Departments deliver full snapshots; most rows are the same as last month. As a delivery is read, before any
+typing, each row gets a hash of its delivered values (every ``src_*`` column, in order, nulls distinct from
+empty text). A row whose record key and hash equal the row last *accepted* for that key in an earlier staged
+delivery is *unchanged*: it is counted (``rows_unchanged``) but neither typed, written to the mapped file,
+validated nor staged again (typing is deterministic under the mapping the index was made for, so equal text
+is an equal typed row), and downstream keeps reading it from the earlier staged file
+(``entity_resolution.sources`` keeps the latest staged version of each record). Everything else goes through
+the quality gate as before, including rows whose record key occurs more than once in this delivery (an
+unchanged one is then typed from its accepted copy, the same text), so uniqueness is judged over the whole
+delivery. A delivery the gate holds for a steward is mapped again in full, since its release judges every row;
+while it is held, the keys in its mapped file are never skipped in later deliveries (downstream orders staged
+deliveries by ingest, so a later release must not find an older version of a record placed after this one).
 
 The comparison reads a compact index per resource, ``staging/<resource>/_index/accepted_rows.parquet``
 (``record_key, row_hash, batch_id``; one row per key whose latest verdict was acceptance), written atomically
 after each staged delivery. Its metadata holds a fingerprint of the resource's mapping (record key and
 fields: columns, targets, types, formats, checks and severities) and of the hash function, and the batches
 merged into it. It is ignored — the delivery is processed in full and the index written afresh from it —
-when it is missing, unreadable, made for another mapping, or does not cover exactly the resource's staged
-deliveries in the ledger (a crash between staging and the ledger, a steward's release of a held delivery).
+when it is missing, unreadable, made for another mapping, does not cover exactly the resource's staged
+deliveries in the ledger (a crash between staging and the ledger, a steward's release of a held delivery), or
+names a staged file that is gone (skipped rows would then be lost downstream).
 
 ``ZHIWANG_SNAPSHOT_DIFF=off`` processes every row in full (the index is still kept up to date).
 """
@@ -27,12 +33,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from catalog.models import Resource
-from zhiwang.errors import ConfigError
+from zhiwang.errors import ConfigError, UserError
 
 ENV_SWITCH = "ZHIWANG_SNAPSHOT_DIFF"
 INDEX_VERSION = 1
@@ -57,6 +64,22 @@ def index_path(staging_dir: Path, resource_id: str) -> Path:
     return staging_dir / resource_id / "_index" / "accepted_rows.parquet"
 
 
+def staged_file(staging_dir: Path, resource_id: str, batch_id: str) -> Path:
+    """Where a staged delivery's accepted rows are (``quality.gate`` writes them there)."""
+    return staging_dir / resource_id / f"{batch_id}.parquet"
+
+
+def held_keys(staging_dir: Path, resource_id: str, held_batches: list[str]) -> pa.Array:
+    """The record keys a release of ``held_batches`` could stage: those of their mapped files (kept whole for
+    the steward; a held delivery without one cannot be released)."""
+    parts = []
+    for batch_id in held_batches:
+        path = staging_dir / resource_id / "_mapped" / f"{batch_id}.parquet"
+        if path.exists():
+            parts.append(pq.read_table(path, columns=["_record_key"])["_record_key"].combine_chunks().cast(pa.string()))
+    return pc.unique(pa.concat_arrays(parts)) if parts else pa.array([], pa.string())
+
+
 def mapping_fingerprint(resource: Resource) -> str:
     """What decides a row's staged form and verdict: a change to any of it re-judges every row once."""
     import duckdb
@@ -70,23 +93,101 @@ def mapping_fingerprint(resource: Resource) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-def row_hashes(mapped_path: Path) -> pa.Table:
-    """``_row_number, _record_key, row_hash`` for every row of a mapped delivery."""
-    from zhiwang import duck
+class DeliveryDiff:
+    """Row hashing and the unchanged-row test for one delivery, applied to each batch as it is read.
 
-    names = pq.read_schema(mapped_path).names
-    src = [c for c in names if c.startswith("src_")]
-    # hash() takes each value separately (NULL distinct from ""), so no separator can make two rows alike
-    values = ", ".join(_ident(c) for c in src) or "NULL"
-    con = duck.connect()
-    try:
-        table = con.sql(
-            f"SELECT _row_number, _record_key, hash({_literal(json.dumps(src, ensure_ascii=False))}, {values}) AS row_hash "
-            f"FROM read_parquet({_literal(str(mapped_path))})"
-        ).to_arrow_table()
-    finally:
-        con.close()
-    return table.cast(pa.schema([("_row_number", pa.int64()), ("_record_key", pa.string()), ("row_hash", pa.uint64())]))
+    ``hash`` gives every row of delivered text its hash; ``known`` says which hashes equal a row last accepted
+    in an earlier delivery. The hash covers every ``src_*`` value, record key columns included, so an equal hash
+    is an equal key with equal values: the caller need not look the key up. ``earlier_rows`` gives back the
+    delivered text of such rows from their staged file, for the rare row that is needed after all (its key
+    occurs again later in the delivery). Close it (or use it as a context manager) to free its connection.
+    """
+
+    def __init__(self, staging_dir: Path, resource: Resource, index: SnapshotIndex | None, batch_id: str,
+                 held_batches: list[str] | None = None) -> None:
+        from zhiwang import duck
+
+        self._staging_dir = staging_dir
+        self._resource_id = resource.id
+        self._con = duck.connect()
+        self._index: pa.Table | None = None
+        self._sorted: np.ndarray | None = None
+        if index is not None and index.table is not None:
+            table = index.table.filter(pc.not_equal(index.table["batch_id"], batch_id))
+            held = held_keys(staging_dir, resource.id, held_batches or [])
+            if len(held):
+                # a held delivery released later comes before this one downstream only if this one stages its
+                # own copy of the keys the held one could stage: those are never skipped
+                table = table.filter(pc.invert(pc.is_in(table["record_key"], value_set=held)))
+            self._index = table
+            self._sorted = np.sort(table["row_hash"].to_numpy())
+
+    @property
+    def skipping(self) -> bool:
+        """Whether rows can be skipped at all (an index was usable and diffing is on)."""
+        return self._sorted is not None
+
+    def hash(self, columns: dict[str, pa.Array]) -> pa.Array:
+        """One ``uint64`` per row of ``columns`` (``src_*`` name → delivered text, in the mapped file's order)."""
+        names = list(columns)
+        # hash() takes each value separately (NULL distinct from ""), so no separator can make two rows alike;
+        # the names come first so that another column set never hashes alike
+        values = ", ".join(_ident(c) for c in names) or "NULL"
+        n = len(next(iter(columns.values()))) if columns else 0
+        rows = pa.table(columns) if columns else pa.table({"_": pa.nulls(n, pa.string())})
+        self._con.register("_delivered", rows)
+        try:
+            # a plain projection keeps the rows' order (DuckDB's preserve_insertion_order, on by default)
+            out = self._con.sql(
+                f"SELECT hash({_literal(json.dumps(names, ensure_ascii=False))}, {values}) AS row_hash FROM _delivered"
+            ).to_arrow_table()["row_hash"]
+        finally:
+            self._con.unregister("_delivered")
+        if len(out) != n:
+            raise AssertionError(f"row hashing returned {len(out)} hashes for {n} rows")
+        return out.combine_chunks().cast(pa.uint64())
+
+    def known(self, hashes: pa.Array) -> np.ndarray:
+        """True where a hash is that of a row accepted in an earlier delivery (all False when not skipping)."""
+        values = hashes.to_numpy(zero_copy_only=False)
+        if self._sorted is None or not len(self._sorted):
+            return np.zeros(len(values), dtype=bool)
+        pos = np.minimum(np.searchsorted(self._sorted, values), len(self._sorted) - 1)
+        return self._sorted[pos] == values
+
+    def earlier_rows(self, keys: pa.Array) -> pa.Table:
+        """``_record_key`` and the ``src_*`` columns of the accepted rows of ``keys``, read from the staged files
+        the index names (each key's row is there once: keys accepted twice never enter the index)."""
+        if self._index is None:
+            raise AssertionError("earlier_rows without a snapshot index")
+        wanted = self._index.filter(pc.is_in(self._index["record_key"], value_set=keys))
+        parts = []
+        for batch_id in sorted(set(wanted["batch_id"].to_pylist())):
+            mine = wanted.filter(pc.equal(wanted["batch_id"], batch_id))["record_key"]
+            path = staged_file(self._staging_dir, self._resource_id, batch_id)
+            if not path.exists():  # load_index saw it: removed while this delivery was read
+                raise UserError(f"The staged file {path} of an earlier delivery of {self._resource_id} disappeared while "
+                                "a new delivery was read (the snapshot index "
+                                f"{index_path(self._staging_dir, self._resource_id)} names it). Nothing of the new "
+                                "delivery was staged: run the ingest again, which processes it in full.")
+            names = [c for c in pq.read_schema(path).names if c.startswith("src_") or c == "_record_key"]
+            table = pq.read_table(path, columns=names, filters=pc.is_in(pc.field("_record_key"), value_set=mine))
+            parts.append(table)
+        found = pa.concat_tables(parts, promote_options="default") if parts else pa.table({"_record_key": pa.array([], pa.string())})
+        if found.num_rows != len(keys):
+            raise AssertionError(f"the staged files of {self._resource_id} hold {found.num_rows} accepted row(s) for "
+                                 f"{len(keys)} key(s) the snapshot index names; remove {index_path(self._staging_dir, self._resource_id)} "
+                                 "and ingest again")
+        return found
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> DeliveryDiff:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass
@@ -117,17 +218,15 @@ def load_index(staging_dir: Path, resource: Resource, staged_batches: list[str])
         return SnapshotIndex(None, [], f"the snapshot index {path} is malformed; every row was validated")
     if sorted(batches) != sorted(staged_batches):
         return SnapshotIndex(None, [], None)  # a crash or a release since: stale for sure, rebuilt from this delivery
+    # an unchanged row is read downstream from the staged file of its accepted copy: with that file gone
+    # (deleted by hand, a partial restore) skipping it would lose the record, so stage it again instead
+    named = sorted(pc.unique(table["batch_id"]).to_pylist())  # ~20 ms at 1M rows
+    missing = [b for b in named if not staged_file(staging_dir, resource.id, b).exists()]
+    if missing:
+        return SnapshotIndex(None, [], f"the staged file of earlier delivery {missing[0]} is missing"
+                             + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+                             + "; every row was validated and staged again")
     return SnapshotIndex(table, batches, None)
-
-
-def unchanged_rows(hashes: pa.Table, index: pa.Table, batch_id: str) -> pa.Array:
-    """Row numbers of rows equal to their key's accepted row, keys duplicated in this delivery excepted."""
-    counts = hashes.group_by("_record_key").aggregate([("_record_key", "count")])
-    repeated = counts.filter(pc.greater(counts["_record_key_count"], 1))["_record_key"]
-    single = hashes.filter(pc.invert(pc.fill_null(pc.is_in(hashes["_record_key"], value_set=repeated), False)))
-    earlier = index.filter(pc.not_equal(index["batch_id"], batch_id)).rename_columns(["_record_key", "row_hash", "batch_id"])
-    same = single.join(earlier, keys=["_record_key", "row_hash"], join_type="inner")
-    return same["_row_number"].combine_chunks()
 
 
 def update_index(staging_dir: Path, resource: Resource, batch_id: str, base: SnapshotIndex, hashes: pa.Table,

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 from catalog.models import FieldSpec, Resource
 from connectors.base import Landed
 from connectors.formats import read_batches
+from connectors.snapshot import DeliveryDiff
 from connectors.typing import ARROW_TYPES, clean_text, parse_column
 from quality.quarantine import QuarantineWriter, Reason, mask_value
 from zhiwang.errors import UserError
@@ -41,6 +42,12 @@ class MapResult:
     rows_quarantined: int = 0
     notes: list[str] = field(default_factory=list)
     """Delivery-level remarks (missing optional columns, unexpected columns) for the report."""
+    rows_unchanged: int = 0
+    """Rows equal to their record's row accepted in an earlier delivery: neither typed nor written."""
+    hashes: pa.Table | None = None
+    """``_row_number, _record_key, row_hash`` of every row written to the mapped file (for the snapshot index)."""
+    duplicates: pa.Array | None = None
+    """Record keys occurring more than once among the delivery's mappable rows, unchanged rows included."""
 
 
 def src(column: str) -> str:
@@ -59,9 +66,15 @@ def mapped_schema(resource: Resource, source_columns: list[str]) -> pa.Schema:
 
 
 def map_delivery(resource: Resource, landed: Landed, batch_id: str, out_path: Path,
-                 quarantine: QuarantineWriter) -> MapResult:
-    """Stream the landed file into ``out_path`` (Parquet, atomic), quarantining rows that cannot be mapped."""
+                 quarantine: QuarantineWriter, diff: DeliveryDiff) -> MapResult:
+    """Stream the landed file into ``out_path`` (Parquet, atomic), quarantining rows that cannot be mapped.
+
+    Each row's delivered text is hashed first; a row ``diff`` knows as accepted earlier is only counted (typing
+    is deterministic under the mapping the index was made for, so equal text is an equal typed row), unless its
+    record key turns out to occur again in the delivery: then it is mapped like any other row, at the end, so
+    that the gate judges every copy of the key."""
     result = MapResult()
+    tally = _Tally()
     writer: pq.ParquetWriter | None = None
     source_columns: list[str] = []
     tmp = out_path.with_name(out_path.name + ".partial")
@@ -74,7 +87,7 @@ def map_delivery(resource: Resource, landed: Landed, batch_id: str, out_path: Pa
                 source_columns = _check_columns(resource, landed, batch.schema.names, result)
                 schema = mapped_schema(resource, source_columns)
                 writer = _mapped_writer(tmp, schema)
-            table = _map_batch(resource, batch, source_columns, batch_id, landed, result, quarantine)
+            table = _map_batch(resource, batch, source_columns, batch_id, landed, result, quarantine, diff, tally)
             if table.num_rows:
                 pending.append(table.cast(schema))
                 pending_rows += table.num_rows
@@ -85,13 +98,64 @@ def map_delivery(resource: Resource, landed: Landed, batch_id: str, out_path: Pa
             source_columns = [f.column for f in resource.fields]
             schema = mapped_schema(resource, source_columns)
             writer = _mapped_writer(tmp, schema)
+        again = _repeated_unchanged(resource, source_columns, batch_id, landed, result, quarantine, diff, tally)
+        if again.num_rows:
+            pending.append(again.cast(schema))
         if pending:
             writer.write_table(pa.concat_tables(pending))
     finally:
         if writer is not None:
             writer.close()
     os.replace(tmp, out_path)
+    result.hashes = pa.table({
+        "_row_number": _concat(tally.mapped_rows, pa.int64()), "_record_key": _concat(tally.mapped_keys, pa.string()),
+        "row_hash": _concat(tally.mapped_hashes, pa.uint64()),
+    })
     return result
+
+
+@dataclass
+class _Tally:
+    """What the batches leave for the end of a delivery: who was mapped, who was skipped as unchanged."""
+
+    mapped_rows: list[pa.Array] = field(default_factory=list)
+    mapped_keys: list[pa.Array] = field(default_factory=list)
+    mapped_hashes: list[pa.Array] = field(default_factory=list)
+    skipped_rows: list[pa.Array] = field(default_factory=list)
+    skipped_keys: list[pa.Array] = field(default_factory=list)
+
+
+def _concat(parts: list[pa.Array], type_: pa.DataType) -> pa.Array:
+    return pa.concat_arrays([p.cast(type_) for p in parts]) if parts else pa.array([], type_)
+
+
+def _repeated_unchanged(resource: Resource, source_columns: list[str], batch_id: str, landed: Landed,
+                        result: MapResult, quarantine: QuarantineWriter, diff: DeliveryDiff, tally: _Tally) -> pa.Table:
+    """Find the keys repeated in the whole delivery; map the skipped rows that carry one (from their accepted
+    copy in the staged file, which is their delivered text) so the gate quarantines every copy."""
+    skipped_keys = _concat(tally.skipped_keys, pa.string())
+    keys = pa.concat_arrays([_concat(tally.mapped_keys, pa.string()), skipped_keys])
+    counts = pa.table({"k": keys}).group_by("k").aggregate([("k", "count")])
+    result.duplicates = counts.filter(pc.greater(counts["k_count"], 1))["k"].combine_chunks()
+    result.rows_unchanged = len(skipped_keys)
+    if not len(skipped_keys) or not len(result.duplicates):
+        return pa.table({})
+    skipped = pa.table({"_row_number": _concat(tally.skipped_rows, pa.int64()), "_record_key": skipped_keys})
+    again = skipped.filter(pc.is_in(skipped["_record_key"], value_set=result.duplicates))
+    if not again.num_rows:
+        return pa.table({})
+    earlier = diff.earlier_rows(pc.unique(again["_record_key"]))
+    rows = again.join(earlier, keys="_record_key", join_type="inner").sort_by("_row_number")
+    delivered = pa.RecordBatch.from_pydict(
+        {c: rows[src(c)].combine_chunks() if src(c) in rows.schema.names else pa.nulls(rows.num_rows, pa.string())
+         for c in source_columns})
+    result.rows_unchanged -= rows.num_rows
+    mapped_before = result.rows_mapped
+    table = _map_rows(resource, delivered, source_columns, batch_id, landed, result, quarantine, diff, tally,
+                      rows["_row_number"].combine_chunks())
+    if result.rows_mapped - mapped_before != rows.num_rows:  # typing is deterministic: it was accepted before
+        raise AssertionError(f"rows accepted earlier under the same mapping of {resource.id} failed staging now")
+    return table
 
 
 ROW_GROUP_ROWS = 100_000
@@ -133,17 +197,44 @@ def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
 
 
 def _map_batch(resource: Resource, batch: pa.RecordBatch, source_columns: list[str], batch_id: str,
-               landed: Landed, result: MapResult, quarantine: QuarantineWriter) -> pa.Table:
+               landed: Landed, result: MapResult, quarantine: QuarantineWriter, diff: DeliveryDiff,
+               tally: _Tally) -> pa.Table:
     n = batch.num_rows
     first_row = result.rows_read + 1
     result.rows_read += n
     row_numbers = pa.array(range(first_row, first_row + n), pa.int64())
+    if not diff.skipping:
+        return _map_rows(resource, batch, source_columns, batch_id, landed, result, quarantine, diff, tally, row_numbers)
+    # hash before typing: an unchanged row costs its hash and key, nothing more
+    hashes = diff.hash({src(c): _column(batch, c).cast(pa.string()) for c in source_columns})
+    same = diff.known(hashes)
+    if not same.any():
+        return _map_rows(resource, batch, source_columns, batch_id, landed, result, quarantine, diff, tally,
+                         row_numbers, hashes)
+    mask = pa.array(same)
+    tally.skipped_rows.append(row_numbers.filter(mask))
+    tally.skipped_keys.append(_record_key(resource, batch)[0].filter(mask))
+    keep = pa.array(~same)
+    return _map_rows(resource, batch.filter(keep), source_columns, batch_id, landed, result, quarantine, diff, tally,
+                     row_numbers.filter(keep), hashes.filter(keep))
 
+
+def _record_key(resource: Resource, batch: pa.RecordBatch) -> tuple[pa.Array, pa.Array]:
+    """The record key of each row (key columns cleaned, joined by ``|``) and where it is missing."""
     key_parts = [clean_text(_column(batch, c)) for c in resource.record_key]
     key_missing = pc.is_null(key_parts[0])
     for part in key_parts[1:]:
         key_missing = pc.or_(key_missing, pc.is_null(part))
     record_key = key_parts[0] if len(key_parts) == 1 else pc.binary_join_element_wise(*key_parts, "|")
+    return record_key, key_missing
+
+
+def _map_rows(resource: Resource, batch: pa.RecordBatch, source_columns: list[str], batch_id: str, landed: Landed,
+              result: MapResult, quarantine: QuarantineWriter, diff: DeliveryDiff, tally: _Tally,
+              row_numbers: pa.Array, hashes: pa.Array | None = None) -> pa.Table:
+    """Type the rows of ``batch`` (numbered ``row_numbers`` in the delivery); quarantine those that cannot be."""
+    n = batch.num_rows
+    record_key, key_missing = _record_key(resource, batch)
     bad_row = key_missing
     problems: list[tuple[str, str, pa.Array, pa.Array]] = []  # (column, kind, mask, raw)
     warn_cols: list[tuple[str, pa.Array, pa.Array]] = []
@@ -171,6 +262,8 @@ def _map_batch(resource: Resource, batch: pa.RecordBatch, source_columns: list[s
     columns: dict[str, pa.Array] = dict(canonical)
     for c in source_columns:
         columns[src(c)] = _column(batch, c).cast(pa.string())
+    if hashes is None:
+        hashes = diff.hash({src(c): columns[src(c)] for c in source_columns})
     columns["_resource"] = pa.array([resource.id] * n, pa.string())
     columns["_batch_id"] = pa.array([batch_id] * n, pa.string())
     columns["_record_key"] = record_key
@@ -179,7 +272,12 @@ def _map_batch(resource: Resource, batch: pa.RecordBatch, source_columns: list[s
     columns["_warnings"] = warnings
     table = pa.table(columns)
     if bad_idx:
-        table = table.filter(pc.invert(bad_row))
+        good = pc.invert(bad_row)
+        table = table.filter(good)
+        hashes = hashes.filter(good)
+    tally.mapped_rows.append(table["_row_number"].combine_chunks())
+    tally.mapped_keys.append(table["_record_key"].combine_chunks())
+    tally.mapped_hashes.append(hashes)
     result.rows_mapped += table.num_rows
     return table
 

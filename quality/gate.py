@@ -4,9 +4,9 @@ Order: delivery-level checks (required columns present and typed as the catalog 
 delivery is rejected whole), the row-count drop check (a collapse holds the delivery for a steward), then
 the resource's GE suite on the frame. Errors quarantine the row with every failed check named; warnings
 keep it, add to ``_warnings`` and null an invalid canonical value (the delivered value stays in ``src_``).
-Rows the runner found unchanged since their record's last accepted delivery (``connectors.snapshot``) are
-counted, not validated: record-key uniqueness still sees them, since it is judged over the whole file.
-Reconciliation: rows in the mapped file = accepted + quarantined by the gate + unchanged.
+Rows staging found unchanged since their record's last accepted delivery (``connectors.snapshot``) are not in
+the mapped file, only counted: record-key uniqueness still sees them, since staging hands over the keys repeated
+in the whole delivery. Reconciliation: rows in the mapped file = accepted + quarantined by the gate.
 """
 
 from __future__ import annotations
@@ -53,9 +53,10 @@ def release_command(batch_id: str) -> str:
 
 def run_gate(*, resource: Resource, catalog: Catalog, settings: Settings, batch_id: str, source_name: str,
              mapped_path: Path, quarantine: QuarantineWriter, previous_rows: int | None,
-             accepted_path: Path, unchanged: pa.Array | None = None) -> GateResult:
-    """Validate one mapped delivery; see the module docstring. ``unchanged``: row numbers of rows that
-    equal their record's accepted row of an earlier delivery (``connectors.snapshot``), skipped."""
+             accepted_path: Path, rows_unchanged: int = 0, duplicates: pa.Array | None = None) -> GateResult:
+    """Validate one mapped delivery; see the module docstring. ``rows_unchanged``: rows of the delivery left
+    out of the mapped file as equal to their record's accepted row of an earlier delivery; ``duplicates``: the
+    record keys repeated in the whole delivery (None: judged from the mapped file)."""
     schema = pq.read_schema(mapped_path)
     problems = schema_problems(resource, schema)
     if problems:
@@ -64,7 +65,8 @@ def run_gate(*, resource: Resource, catalog: Catalog, settings: Settings, batch_
         _feedback(resource, catalog, settings, batch_id, source_name, quarantine, None, message)
         return GateResult("rejected", 0, 0, 0, message, None)
 
-    rows_read = pq.ParquetFile(mapped_path).metadata.num_rows + len(quarantine)  # staging's quarantines count too
+    # staging's quarantines and unchanged rows count too
+    rows_read = pq.ParquetFile(mapped_path).metadata.num_rows + len(quarantine) + rows_unchanged
     if previous_rows and (previous_rows - rows_read) / previous_rows > resource.quality.hold_on_row_drop:
         drop = (previous_rows - rows_read) / previous_rows
         message = (f"{source_name} (batch {batch_id}) has {rows_read} rows, {drop:.0%} fewer than the previous delivery's "
@@ -74,7 +76,7 @@ def run_gate(*, resource: Resource, catalog: Catalog, settings: Settings, batch_
 
     return apply_suite(resource=resource, catalog=catalog, settings=settings, batch_id=batch_id,
                        source_name=source_name, mapped_path=mapped_path, quarantine=quarantine, accepted_path=accepted_path,
-                       unchanged=unchanged)
+                       rows_unchanged=rows_unchanged, duplicates=duplicates)
 
 
 def schema_problems(resource: Resource, schema: pa.Schema) -> list[str]:
@@ -131,10 +133,10 @@ CHUNK_ROWS = 500_000
 
 
 def apply_suite(*, resource: Resource, catalog: Catalog, settings: Settings, batch_id: str, source_name: str,
-                mapped_path: Path, quarantine: QuarantineWriter, accepted_path: Path,
-                unchanged: pa.Array | None = None) -> GateResult:
-    """Validate the delivery chunk by chunk; record-key uniqueness is judged over the whole delivery.
-    Rows numbered in ``unchanged`` are left out after the uniqueness check saw them (see ``run_gate``)."""
+                mapped_path: Path, quarantine: QuarantineWriter, accepted_path: Path, rows_unchanged: int = 0,
+                duplicates: pa.Array | None = None) -> GateResult:
+    """Validate the delivery chunk by chunk; record-key uniqueness is judged over the whole delivery (the keys
+    repeated in it are ``duplicates`` when staging found them, else those of the mapped file; see ``run_gate``)."""
     import pyarrow.compute as pc
 
     from quality.suite import suite_for, validate_frame
@@ -145,23 +147,21 @@ def apply_suite(*, resource: Resource, catalog: Catalog, settings: Settings, bat
     # uniqueness cannot be judged inside one chunk: the suite runs without it, duplicates are found up front
     suite, plan = suite_for(resource, reference, columns)
     unique_check = next((i for i, c in enumerate(plan) if c.check == "duplicate_record_key"), None)
-    duplicates = duplicate_keys(mapped_path) if unique_check is not None else pa.array([], pa.string())
+    if unique_check is None:
+        duplicates = pa.array([], pa.string())
+    elif duplicates is None:
+        duplicates = duplicate_keys(mapped_path)
     if unique_check is not None:
         suite, plan = suite_for(resource, reference, columns, skip=("duplicate_record_key",))
     needed = sorted({c for check in plan for c in (check.target, check.pair) if c})
     accepted_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = accepted_path.with_suffix(".parquet.partial")
     writer = pq.ParquetWriter(tmp, source.schema_arrow)
-    rows_accepted = rows_quarantined = rows_warned = rows_unchanged = 0
-    skip = unchanged if unchanged is not None and len(unchanged) else None
+    rows_accepted = rows_quarantined = rows_warned = 0
     flagged: list[pa.Table] = []
     try:
         for batch in source.iter_batches(batch_size=CHUNK_ROWS):
             table = pa.Table.from_batches([batch])
-            if skip is not None:
-                same = pc.fill_null(pc.is_in(table["_row_number"], value_set=skip), False)
-                rows_unchanged += int(pc.sum(same).as_py() or 0)
-                table = table.filter(pc.invert(same))
             failures = validate_frame(suite, plan, _frame(table, needed)).failures if table.num_rows and plan else {}
             errors, warnings, nulls = _per_row(table, plan, failures, reference)
             if len(duplicates):
