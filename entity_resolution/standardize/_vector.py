@@ -71,12 +71,15 @@ def map_unique(values: Column, fn: Callable[[Any], T], out_type: pa.DataType | s
     import pyarrow as pa
 
     if _is_series(values):
+        import numpy as np
         import pandas as pd
 
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        outputs = [fn(v) for v in uniques.tolist()]
-        result = [outputs[c] if c >= 0 else None for c in codes.tolist()]
-        return pd.Series(result, index=values.index, name=values.name, dtype=object)
+        # filled one by one: np.array() of a list would unpack outputs that are tuples or lists
+        outputs = np.empty(len(uniques) + 1, dtype=object)  # code -1 (a null) takes the trailing None
+        for i, v in enumerate(uniques.tolist()):
+            outputs[i] = fn(v)
+        return pd.Series(outputs[codes], index=values.index, name=values.name, dtype=object)
     if isinstance(values, pa.Array | pa.ChunkedArray):
         return _mapped_arrow(_as_arrow(values), fn, out_type)
     return _mapped_arrow(_as_arrow(values), fn, out_type).to_pylist()

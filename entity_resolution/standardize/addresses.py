@@ -25,6 +25,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from entity_resolution.standardize._text import (
+    _HAN,
+    CN_NUMERAL_CHARS,
     nfkc,
     replace_cn_numerals,
     to_simplified,
@@ -145,6 +147,82 @@ def _fold_simplified(text: str) -> str:
     if "#" in text or "座" in text or "幢" in text or "号楼" in text or "栋楼" in text:
         text = _BUILDING_NUMBER.sub(r"\1栋", text)
     return text
+
+
+def fold_chunk(values: list[str]) -> list[str]:
+    """:func:`fold_address` of each value, OpenCC converting many at once: the unit of work of
+    :func:`parse_addresses`, plain Python so that a helper process need not load Arrow.
+
+    A flat's address is mostly its building's text and ``<digits>栋<digits>室`` (82% of a 100k city's
+    addresses, on 3.2k texts before the suffix), and such a text folds as its head folds, followed by the
+    suffix unchanged, under the conditions :func:`_fold_heads` checks; so each head is folded once.
+    (Arrow's NFKC, case and regex kernels were tried for the fold and were slower: most texts skip the
+    Python steps' regexes through their cheap tests, and a quarter need the numeral step anyway.)"""
+    starts = [_room_suffix_start(value) for value in values] if _suffix_is_folded() else [0] * len(values)
+    heads = _fold_heads({value[:start] for value, start in zip(values, starts, strict=True) if start})
+    out: list[str | None] = []
+    rest: list[int] = []
+    for i, (value, start) in enumerate(zip(values, starts, strict=True)):
+        head = heads.get(value[:start]) if start else None
+        if head is None:
+            rest.append(i)
+            out.append(None)
+        else:
+            out.append(head + value[start:])
+    for i, text in zip(rest, _fold_all([values[i] for i in rest]), strict=True):
+        out[i] = text
+    return out  # type: ignore[return-value]  # every None was replaced
+
+
+def _fold_all(values: list[str]) -> list[str]:
+    return [_fold_simplified(text) for text in to_simplified_many([_fold_width(value) for value in values])]
+
+
+def _room_suffix_start(value: str) -> int:
+    """Where ``<digits>栋<digits>室`` (ASCII digits, as many as there are) ends the text, or 0 when it does
+    not or nothing comes before it. (A loop from the end: a regex search tries every position.)"""
+    if not value.endswith("室"):
+        return 0
+    mark = value.rfind("栋", 0, len(value) - 1)
+    room = value[mark + 1: -1]
+    if mark <= 0 or not (room.isascii() and room.isdigit()):
+        return 0
+    start = mark
+    while start and value[start - 1] in _ASCII_DIGITS:
+        start -= 1
+    return start if start < mark else 0
+
+
+_ASCII_DIGITS = frozenset("0123456789")
+_NO_HEAD_END = frozenset(CN_NUMERAL_CHARS + "第")
+
+
+@lru_cache(maxsize=1)
+def _suffix_is_folded() -> bool:
+    """The suffix is its own fold when OpenCC leaves 栋 and 室 alone (digits never change)."""
+    return to_simplified("栋") == "栋" and to_simplified("室") == "室"
+
+
+def _fold_heads(heads: set[str]) -> dict[str, str]:
+    """``fold_address(head)`` for each raw head H after which ``fold_address(H + S) == fold_address(H) + S``
+    for every suffix S that :func:`_room_suffix_start` finds; heads it cannot promise that for are left out.
+
+    Why, step by step, for S of ASCII digits, 栋 and 室: NFKC, the dash and case steps act per character
+    here (a digit is a starter nothing composes with). OpenCC converts whole texts, and H + S converts as H
+    then S when H alone is converted too (H has a Han character, else to_simplified skips it) and no
+    dictionary key holds an ASCII character (none of OpenCC 1.4.2's t2s dictionaries does:
+    test_er_standardize_speed dumps them to check). Noise removal is per character. Of
+    the rewrites after it, numerals count only before a marker or at the end (so the folded head must not end
+    in a numeral), 第 goes only before a digit (so it must not end in 第), a building letter needs a
+    letter before its marker, and a numbered building in S is 栋 already, which its rewrite keeps."""
+    widths = {h: w for h in heads if "\n" not in h and _HAN.search(w := _fold_width(h)) is not None}
+    simplified = to_simplified_many(list(widths.values()))
+    out = {}
+    for head, text in zip(widths, simplified, strict=True):
+        text = _NOISE.sub("", text)
+        if text and text[-1] not in _NO_HEAD_END:
+            out[head] = _fold_simplified(text)
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -285,10 +363,11 @@ def parse_addresses(values: Column, *, columns: list[str] | None = None, workers
     ``building_key`` and ``unit_key`` (or only the ``columns`` named), row for row; every column is null
     where the input was empty.
 
-    Each distinct value is parsed once, the script of many is converted in one OpenCC call, and with
-    :data:`PARALLEL_MIN_DISTINCT` distinct values or more the chunks are shared with ``workers - 1`` helper
-    processes (default :data:`DEFAULT_WORKERS`, at most the CPUs this process may use); the result does not
-    depend on ``workers``.
+    Each distinct value is folded once (:func:`fold_chunk`: the script of many converted in one OpenCC call,
+    a building's text once for its flats), and with :data:`PARALLEL_MIN_DISTINCT` distinct values or more
+    the chunks are shared with ``workers - 1`` helper processes (default :data:`DEFAULT_WORKERS`, at most the
+    CPUs this process may use); the result does not depend on ``workers``. Each distinct folded text is then
+    parsed by :func:`_parse_many`, which runs the Python rules once per distinct head and tail.
     Only one chunk of distinct values is held as Python objects at a time (per process)."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -310,35 +389,115 @@ def parse_addresses(values: Column, *, columns: list[str] | None = None, workers
             distinct = python_values(dictionary.slice(start, _CHUNK))
             yield distinct if pa.types.is_string(dictionary.type) else [str(v) for v in distinct]
 
-    schema = pa.schema([(name, pa.string()) for name in names])
-    keep = [ADDRESS_COLUMNS.index(name) for name in names]
-
-    def batch(parsed: list[tuple[str | None, ...]]) -> pa.RecordBatch:
-        return pa.RecordBatch.from_arrays([pa.array(parsed[i], pa.string()) for i in keep], schema=schema)
+    def folded(texts: list[str]) -> pa.Array:
+        return pa.array(texts, pa.string())
 
     workers = min(DEFAULT_WORKERS if workers is None else workers, available_cpus(limit=64))
-    batches = None
+    parts = None
     if len(dictionary) >= PARALLEL_MIN_DISTINCT and workers > 1 and len(dictionary) > _CHUNK:
-        results = map_chunks(parse_address_chunk, chunks(), workers)
+        results = map_chunks(fold_chunk, chunks(), workers)
         try:
-            batches = None if results is None else [batch(parsed) for parsed in results]
+            parts = None if results is None else [folded(texts) for texts in results]
         except ChildProcessError as exc:
-            log.warning("parsing addresses in one process: %s", exc)
-    if batches is None:
-        batches = [batch(parse_address_chunk(chunk)) for chunk in chunks()]
-    return pa.Table.from_batches(batches, schema=schema).take(encoded.indices)
+            log.warning("folding addresses in one process: %s", exc)
+    if parts is None:
+        parts = [folded(fold_chunk(chunk)) for chunk in chunks()]
+    # texts that fold alike (广东省… and …, full and half width) are parsed once
+    texts = pc.dictionary_encode(pa.concat_arrays(parts) if parts else pa.array([], pa.string()))
+    return _parse_many(texts.dictionary, names).take(texts.indices.take(encoded.indices))  # null stays null
+
+
+_TAIL_RUN = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in sorted(_TAIL_CHARS)) + "]*"
+"""The leading run of tail characters of a reversed text (Arrow's RE2 syntax): the trailing run that
+:func:`_parse_tail` finds by a loop. (Matching ``^(.*?)(run)$`` forward costs ten times more.)"""
+_NULL_MAX_LENGTH = max(map(len, NULL_ADDRESSES))
+
+
+def _parse_many(texts: pa.Array, names: list[str]) -> pa.Table:
+    """The ``names`` columns of distinct folded texts (a string array without nulls), row for row.
+
+    :func:`_parse_folded` per text, vectorized: each distinct trailing run of tail characters goes through
+    :func:`_tail_of` once and each distinct head through :func:`_parse_head` once (100k persons: 117k
+    addresses, 11k runs, 3.5k heads), and Arrow puts the parts and keys together. Texts the vector form does
+    not cover (the compact 3-2-501 tail, which needs two dashes; texts short enough to be a null marker such
+    as 不详) take the scalar path."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    scalar = pc.or_(pc.greater_equal(pc.count_substring(texts, "-"), 2),
+                    pc.less_equal(pc.utf8_length(texts), _NULL_MAX_LENGTH)).to_numpy(zero_copy_only=False)
+    vector_rows, scalar_rows = np.flatnonzero(~scalar), np.flatnonzero(scalar)
+    schema = pa.schema([(name, pa.string()) for name in names])
+    tables = [_parse_vector(texts.take(pa.array(vector_rows, pa.int64())), names, schema)]
+    if len(scalar_rows):
+        parsed = _parse_rows(python_values(texts.take(pa.array(scalar_rows, pa.int64()))))
+        tables.append(pa.Table.from_arrays([pa.array(parsed[ADDRESS_COLUMNS.index(n)], pa.string()) for n in names],
+                                           schema=schema))
+    order = np.empty(len(texts), dtype=np.int64)
+    order[np.concatenate([vector_rows, scalar_rows])] = np.arange(len(texts))
+    return pa.concat_tables(tables).take(pa.array(order))
+
+
+def _parse_vector(texts: pa.Array, names: list[str], schema: pa.Schema) -> pa.Table:
+    """:func:`_parse_many` for texts with fewer than two dashes and more characters than a null marker."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    tail_chars = "".join(sorted(_TAIL_CHARS))
+    prefixes = pc.utf8_rtrim(texts, characters=tail_chars)
+    runs = pc.dictionary_encode(pc.utf8_reverse(pc.extract_regex(pc.utf8_reverse(texts), f"(?P<run>{_TAIL_RUN})")
+                                                .field("run")))
+    distinct_runs = python_values(runs.dictionary)
+    tails = [_tail_of(run) for run in distinct_runs]
+    # the head is the text before the tail: the prefix, and the part of the run before the tail (all of it
+    # when the run holds no tail)
+    kept = pa.array([run if cut is None else run[:cut] for run, (_, cut) in zip(distinct_runs, tails, strict=True)],
+                    pa.string())
+    heads = pc.dictionary_encode(pc.binary_join_element_wise(prefixes, kept.take(runs.indices), ""))
+    parsed_heads = [_parse_head(head) for head in python_values(heads.dictionary)]
+    district, code, road, number, estate = (_FIELDS.index(n) for n in ("district", "district_code", "road", "number",
+                                                                        "estate"))
+    # building_key is this prefix and the building (see _building_key): None where the head has no place
+    key_prefixes = pa.array([
+        "|".join([h[code] or h[district] or "", h[road] or "", h[number] or "", h[estate] or "", ""])
+        if (h[road] and h[number]) or h[estate] else None for h in parsed_heads], pa.string())
+
+    def tail_part(i: int) -> pa.Array:
+        return pa.array([tail[i] for tail, _ in tails], pa.string()).take(runs.indices)
+
+    columns: dict[str, pa.Array] = {}
+    for i, name in enumerate(_FIELDS[:9]):
+        if name in names:
+            columns[name] = pa.array([h[i] for h in parsed_heads], pa.string()).take(heads.indices)
+    for i, name in enumerate(_FIELDS[9:]):
+        if name in names:
+            columns[name] = tail_part(i)
+    if "building_key" in names or "unit_key" in names:
+        building = columns["building"] if "building" in columns else tail_part(0)
+        b_key = pc.binary_join_element_wise(key_prefixes.take(heads.indices), pc.fill_null(building, ""), "")
+        columns["building_key"] = b_key
+        if "unit_key" in names:  # None without a building key or a room (a room is never empty)
+            unit = columns["unit"] if "unit" in columns else tail_part(1)
+            room = columns["room"] if "room" in columns else tail_part(3)
+            columns["unit_key"] = pc.binary_join_element_wise(b_key, pc.fill_null(unit, ""), room, "|")
+    return pa.Table.from_arrays([columns[name] for name in names], schema=schema)
 
 
 def parse_address_chunk(values: list[str]) -> list[tuple[str | None, ...]]:
-    """``ADDRESS_COLUMNS`` (one tuple per column) of distinct non-null addresses: the unit of work of
-    :func:`parse_addresses`, plain Python so that a helper process need not load Arrow."""
-    texts = to_simplified_many([_fold_width(value) for value in values])
+    """``ADDRESS_COLUMNS`` (one tuple per column) of non-null addresses, one at a time: the definition
+    :func:`parse_addresses` vectorizes."""
+    return _parse_rows(fold_chunk(values))
+
+
+def _parse_rows(texts: list[str]) -> list[tuple[str | None, ...]]:
+    """``ADDRESS_COLUMNS`` (one tuple per column) of folded addresses."""
     empty = (None,) * len(ADDRESS_COLUMNS)
     district, code, road, number, estate, building, unit, room = (_FIELDS.index(n) for n in (
         "district", "district_code", "road", "number", "estate", "building", "unit", "room"))
     rows = []
     for text in texts:
-        parts = _parse_folded(_fold_simplified(text))
+        parts = _parse_folded(text)
         if parts is None:
             rows.append(empty)
             continue

@@ -54,6 +54,19 @@ def test_standardize_persons_columns():
         standardize_persons(pd.DataFrame({"name": ["王五"]}))
 
 
+def test_birth_dates_are_iso_text_for_every_year():
+    # standardize_persons writes dates through Arrow's cast, which must be date.isoformat() (zero-padded years)
+    import datetime as dt
+
+    import pyarrow as pa
+
+    dates = [dt.date(y, m, d) for y in range(1, 10_000) for m, d in ((1, 1), (2, 28), (12, 31))]
+    assert pa.array(dates, pa.date32()).cast(pa.string()).to_pylist() == [d.isoformat() for d in dates]
+    kept = [d for d in dates if d.year >= 1880 and d.year <= 2100]  # parse_dates' range
+    records = pd.DataFrame({"record_id": range(len(kept) + 1), "birth_date": [*kept, None]})
+    assert standardize_persons(records)["birth_date"].tolist() == [*(d.isoformat() for d in kept), None]
+
+
 def test_shipped_model_links_fresh_synthetic_people():
     model = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     assert [c["output_column_name"] for c in model["comparisons"]] == [

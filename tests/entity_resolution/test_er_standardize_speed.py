@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from entity_resolution.standardize import _pool, addresses, identifiers, names, phones
+from entity_resolution.standardize import _pool, _vector, addresses, identifiers, names, phones
 from entity_resolution.standardize.addresses import ADDRESS_COLUMNS, parse_address, parse_addresses
 
 CORPUS = Path(__file__).with_name("data") / "address_corpus.jsonl.gz"
@@ -99,3 +103,89 @@ def test_identifier_columns_equal_scalar_functions(kind: str) -> None:
 def test_mixed_object_column_falls_back_to_scalar() -> None:
     values = pd.Series(ID_VALUES, dtype=object)  # an int among the strings: not a text column
     assert identifiers.id_numbers_for_matching(values).tolist() == [identifiers.id_number_for_matching(v) for v in ID_VALUES]
+
+
+def _scalar_rows(values: list[str | None], columns: list[str]) -> list[dict[str, str | None]]:
+    out = []
+    for value in values:
+        parsed = parse_address(value)
+        row = dict.fromkeys(ADDRESS_COLUMNS) if parsed is None else parsed.as_dict()
+        out.append({c: row[c] for c in columns})
+    return out
+
+
+# Texts at the edges of the vector form of parse_addresses: two dashes (the compact tail, scalar path), one
+# dash, texts as short as a null marker, null markers in any case, a whole text of tail characters, a bare
+# road number, a number before 号 that is not a room, a newline inside, traditional and full-width text.
+EDGE_ADDRESSES = [
+    "宝安区碧海花园3-2-501", "宝安区碧海花园3-2-501室", "碧海花园3-501", "3-2-501", "A-1-2-3", "不详", "NULL", "None",
+    "-", "--", "/", "?", "无", "空", "", "  ", "1203室", "A座", "3栋", "12楼", "1203", "深南大道6008号", "南山区科苑路15号",
+    "南山区科苑路15号1203", "南山区科苑路15号1203室", "科兴科学园A栋12楼1203室", "南山区\n科苑路15号A座1203",
+    "南山區科苑路十五號科興科學園Ａ幢１２０３", "福田区景田路282号阳光新城10栋十九楼04室", "南山区", "ABCD", "深圳市南山区X1",
+    "广东省深圳市龙岗区布吉街道石厦社区爱联路41号卓越花园3栋308室", "龙岗区布吉路54号车公庙新村35栋403室-", "-1栋1室",
+]
+
+
+@pytest.mark.parametrize("columns", [ADDRESS_COLUMNS, ["building_key", "unit_key"], ["unit_key"], ["room", "building_key"]])
+def test_vector_parse_equals_scalar_on_edges(columns: list[str]) -> None:
+    values = [*EDGE_ADDRESSES, None, *EDGE_ADDRESSES]
+    assert parse_addresses(values, columns=columns).to_pylist() == _scalar_rows(values, columns)
+
+
+_PIECES = ["深圳市", "南山区", "南山", "粤海街道", "科技园社区", "科苑路", "深南大道", "八卦一路", "15号", "6008", "号",
+           "科兴科学园", "碧海花园", "小区", "A", "B", "A座", "3栋", "三栋", "3#", "3号楼", "幢", "2单元", "二单元", "12楼",
+           "十二层", "1203", "五〇一", "室", "房", "-", "1", "0", "第", " ", "，", "(", "不详", "null", "號", "Ａ", "１"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(_PIECES), max_size=9).map("".join), min_size=1, max_size=12))
+def test_vector_parse_equals_scalar(values: list[str]) -> None:
+    assert parse_addresses(values).to_pylist() == _scalar_rows(values, ADDRESS_COLUMNS)
+
+
+def test_map_unique_keeps_tuple_outputs_whole() -> None:
+    values = pd.Series(["a", None, "bb", "a"], index=[5, 6, 7, 8], name="x")
+    out = _vector.map_unique(values, lambda v: (v, len(v)))
+    assert out.tolist() == [("a", 1), None, ("bb", 2), ("a", 1)]
+    assert list(out.index) == [5, 6, 7, 8] and out.name == "x" and out.dtype == object
+
+
+_HEADS = ["深圳市南山区科苑路15号科兴科学园", "南山區科苑路十五號", "八卦一", "八卦一路", "第", "工业八路45号东海广场H", "3#",
+          "科兴A", "A", "5", "-", "十", "万", "陸", "號", "ＡＢ", " ", "，", "(", "花园 ", "碧海花园3-", "\n", "a", "z", "é", "\u0301",
+          "\ufa6c", "\u2f00", "丽", "貳", "两"]
+_SUFFIXES = ["1栋703室", "12栋2407室", "0栋0室", "栋1室", "1栋室", "1栋1号", "１栋１室", "1栋1室 ", "A1栋1室", "1棟1室", "1-1栋1室"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.lists(st.sampled_from(_HEADS), max_size=5).map("".join), st.sampled_from(_SUFFIXES)),
+                min_size=1, max_size=10))
+def test_fold_chunk_equals_fold_address(parts: list[tuple[str, str]]) -> None:
+    # fold_chunk folds the text before <digits>栋<digits>室 once for many flats; each text must fold as alone
+    values = [head + suffix for head, suffix in parts] + [head for head, _ in parts]
+    assert addresses.fold_chunk(values) == [addresses.fold_address(v) for v in values]
+
+
+def test_fold_chunk_equals_fold_address_on_corpus(corpus: list[dict]) -> None:
+    texts = [row["text"] for row in corpus]
+    assert addresses.fold_chunk(texts) == [addresses.fold_address(t) for t in texts]
+
+
+def test_opencc_dictionaries_have_no_ascii_keys(tmp_path: Path) -> None:
+    # addresses._fold_heads relies on it: no OpenCC phrase can span a head and a <digits>栋<digits>室 suffix
+    import opencc
+
+    clib = Path(opencc.__file__).parent / "clib"
+    tool = clib / "bin" / "opencc_dict"
+    config = json.loads((clib / "share" / "opencc" / "t2s.json").read_text(encoding="utf-8"))
+    files = [d["dict"]["file"] for d in config["normalization"]]
+    files += [d["file"] for d in config["conversion_chain"][0]["dict"]["dicts"]]
+    if not tool.exists():
+        pytest.skip("this OpenCC build ships no opencc_dict tool to dump its dictionaries")
+    env = {**os.environ, "LD_LIBRARY_PATH": str(clib / "lib64")}
+    for name in files:
+        out = tmp_path / (name + ".txt")
+        subprocess.run([str(tool), "-i", str(clib / "share" / "opencc" / name), "-o", str(out), "-f", "ocd2",
+                        "-t", "text"], check=True, env=env, capture_output=True)
+        keys = [line.split("\t")[0] for line in out.read_text(encoding="utf-8").splitlines()]
+        assert len(keys) > 400
+        assert [k for k in keys if any(c.isascii() for c in k)] == [], name
