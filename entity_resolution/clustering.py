@@ -64,26 +64,44 @@ def _encode(uids: pa.Array, *columns: pa.ChunkedArray | pa.Array) -> tuple[bool,
     return unique, out
 
 
-def cluster_records(record_uids: pa.Table | pa.Array, pairs: pa.Table, *, threshold: float,
-                    decisions: pa.Table | None = None) -> ClusterResult:
-    """Cluster records: threshold the pairs, apply decisions, connected components, enforce no-matches."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
+@dataclass(frozen=True)
+class PairCodes:
+    """The record_uids and each pair's two records as positions among them (-1: not a record). Encoding a
+    city's pairs is a hash pass over millions of strings; callers that cluster the same records and pairs
+    twice (constraints.py, then golden.py with the decisions) encode once with :func:`encode_pairs`."""
 
+    uids: pa.Array
+    left: np.ndarray
+    right: np.ndarray
+
+
+def encode_pairs(record_uids: pa.Table | pa.Array | pa.ChunkedArray, pairs: pa.Table) -> PairCodes:
     uids = record_uids.column("record_uid") if isinstance(record_uids, pa.Table) else record_uids
     uids = (uids.combine_chunks() if isinstance(uids, pa.ChunkedArray) else uids).cast(pa.string())
-    n = len(uids)
-    dec = decisions if decisions is not None and decisions.num_rows else None
-    columns = [pairs.column("record_uid_l"), pairs.column("record_uid_r")]
-    columns += [dec.column("record_uid_l"), dec.column("record_uid_r")] if dec is not None else []
-    unique, codes = _encode(uids, *columns)
+    unique, (left, right) = _encode(uids, pairs.column("record_uid_l"), pairs.column("record_uid_r"))
     if not unique or uids.null_count:
         raise UserError("cluster_records: record_uid must be unique and non-null (<resource>|<record_key>); "
                         "deduplicate the accepted records of each resource before resolving.")
+    return PairCodes(uids=uids, left=left, right=right)
+
+
+def cluster_records(record_uids: pa.Table | pa.Array | pa.ChunkedArray, pairs: pa.Table, *, threshold: float,
+                    decisions: pa.Table | None = None, encoded: PairCodes | None = None) -> ClusterResult:
+    """Cluster records: threshold the pairs, apply decisions, connected components, enforce no-matches.
+    ``encoded``: :func:`encode_pairs` of these very ``record_uids`` and ``pairs``, when the caller has it."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if encoded is None:
+        encoded = encode_pairs(record_uids, pairs)
+    elif len(encoded.left) != pairs.num_rows:
+        raise ValueError("cluster_records: `encoded` was made for other pairs; pass encode_pairs(record_uids, pairs)")
+    uids, left, right = encoded.uids, encoded.left, encoded.right
+    n = len(uids)
+    dec = decisions if decisions is not None and decisions.num_rows else None
     if not 0.0 <= threshold <= 1.0:
         raise UserError(f"cluster_records: threshold = {threshold} must be between 0 and 1.")
 
-    left, right = codes[0], codes[1]
     prob = pairs.column("match_probability").fill_null(0.0).to_numpy().astype(np.float64)
     decisive = (pairs.column("is_decisive").fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
                 if "is_decisive" in pairs.column_names else np.zeros(len(prob), bool))
@@ -95,7 +113,7 @@ def cluster_records(record_uids: pa.Table | pa.Array, pairs: pa.Table, *, thresh
 
     no_a = no_b = np.empty(0, np.int64)
     if dec is not None:
-        dl, dr = codes[2], codes[3]
+        _, (dl, dr) = _encode(uids, dec.column("record_uid_l"), dec.column("record_uid_r"))
         verdict = dec.column("decision").to_numpy(zero_copy_only=False)
         ok = (dl >= 0) & (dr >= 0) & (dl != dr)
         stats["decisions_unknown_record"] = int((~ok).sum())

@@ -8,17 +8,23 @@ apart by dropping the weakest edge on every path between them.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pyarrow as pa
 
 from zhiwang import duck
+
+if TYPE_CHECKING:
+    from entity_resolution.clustering import PairCodes
 
 IDENTIFIERS: dict[str, str] = {"person": "id_number", "legal_entity": "uscc"}
 DECISIONS_SCHEMA = pa.schema([("record_uid_l", pa.string()), ("record_uid_r", pa.string()), ("decision", pa.string())])
 
 
-def identifier_conflicts(entity: str, records: pa.Table, pairs: pa.Table, *, threshold: float) -> pa.Table:
+def identifier_conflicts(entity: str, records: pa.Table, pairs: pa.Table, *, threshold: float,
+                         encoded: PairCodes | None = None) -> pa.Table:
     """no-match decisions between records with different valid identifiers that the pairs would put in one
-    cluster (one representative record per identifier and cluster)."""
+    cluster (one representative record per identifier and cluster). ``encoded``: see ``cluster_records``."""
     from entity_resolution import standardize as s
     from entity_resolution.clustering import cluster_records
 
@@ -27,7 +33,7 @@ def identifier_conflicts(entity: str, records: pa.Table, pairs: pa.Table, *, thr
         return DECISIONS_SCHEMA.empty_table()
     normalize = s.id_numbers_for_matching if column == "id_number" else s.usccs_for_matching
     valid = normalize(records.column(column).combine_chunks())
-    clusters = cluster_records(records.column("record_uid"), pairs, threshold=threshold).clusters
+    clusters = cluster_records(records.column("record_uid"), pairs, threshold=threshold, encoded=encoded).clusters
     keyed = pa.table({"record_uid": records.column("record_uid"), "ident": pa.array(valid, pa.string())})
     con = duck.connect()
     try:

@@ -64,38 +64,101 @@ ADDRESS_FIELDS = ("residence_address", "hukou_address", "registered_address", "b
 
 
 def material_mask(fields: pa.Array, authoritative: pa.Array, other: pa.Array) -> np.ndarray:
-    """:func:`material` for every row (a city's release has hundreds of thousands of disagreements): each
-    distinct value is normalized once, addresses in one vectorized parse."""
-    fields_np = np.asarray(fields.to_pylist(), dtype=object)
+    """:func:`material` for every row (a city's release has hundreds of thousands of disagreements).
+
+    Rows whose two texts are equal are not material whatever the field (a normalizer gives one text one
+    value), so only the rest are normalized: each distinct value once, and the addresses of every address
+    field in one vectorized parse (residence and hukou addresses repeat each other)."""
+    import pyarrow.compute as pc
+
     left, right = _texts(authoritative), _texts(other)
-    out = np.zeros(len(fields_np), dtype=bool)
-    for field in set(fields_np.tolist()):
-        rows = np.flatnonzero(fields_np == field)
-        a, b = left[rows], right[rows]
-        if field in ("lon", "lat"):
-            out[rows] = [material(field, x, y) for x, y in zip(a.tolist(), b.tolist(), strict=True)]
+    differs = _differs(left, right)
+    out = np.zeros(len(fields), dtype=bool)
+    if not differs.any():
+        return out
+    encoded = pc.dictionary_encode(fields.cast(pa.string()), null_encoding="encode")
+    codes = encoded.indices.to_numpy(zero_copy_only=False)
+    normalizers = _normalizers()
+    address_rows = []
+    for code, field in enumerate(encoded.dictionary.to_pylist()):
+        rows = np.flatnonzero((codes == code) & differs)
+        if not len(rows):
             continue
-        distinct = sorted({v for v in (*a.tolist(), *b.tolist()) if v is not None})
-        normalized = dict(zip(distinct, _normalize_many(field, distinct), strict=True))
-        normalized[None] = _safe(_normalizers().get(field, _text), None)
-        out[rows] = [normalized[x] != normalized[y] for x, y in zip(a.tolist(), b.tolist(), strict=True)]
+        if field in ADDRESS_FIELDS:
+            address_rows.append(rows)
+        elif field in ("lon", "lat"):
+            a, b = left.take(rows).to_pylist(), right.take(rows).to_pylist()
+            out[rows] = [material(field, x, y) for x, y in zip(a, b, strict=True)]
+        elif field in normalizers:
+            out[rows] = _differ_normalized(normalizers[field], left.take(rows), right.take(rows))
+        else:  # _text is the normalizer: the texts differ
+            out[rows] = True
+    if address_rows:
+        rows = np.concatenate(address_rows)
+        out[rows] = _differ_addresses(left.take(rows), right.take(rows))
     return out
 
 
-def _texts(values: pa.Array) -> np.ndarray:
-    """Values as trimmed text (None for empty), as :func:`material` sees them."""
-    return np.asarray([_text(v) for v in values.cast(pa.string()).to_pylist()], dtype=object)
+def _texts(values: pa.Array) -> pa.Array:
+    """Values as trimmed text (null for empty), as :func:`material` sees them; the trim takes exactly the
+    characters ``str.strip()`` takes."""
+    import pyarrow.compute as pc
+
+    from entity_resolution.links import WHITESPACE
+
+    trimmed = pc.utf8_trim(values.cast(pa.string()), characters=WHITESPACE)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
 
 
-def _normalize_many(field: str, values: list[str]) -> list[Any]:
-    if field in ADDRESS_FIELDS:
-        from entity_resolution import standardize as s
+def _differs(left: pa.Array, right: pa.Array) -> np.ndarray:
+    """Row by row: the two texts differ (one of them null and the other not counts)."""
+    import pyarrow.compute as pc
 
-        parsed = s.parse_addresses(pa.array(values, pa.string()), columns=["building_key", "unit_key"])
-        return [u or b or v for u, b, v in zip(parsed.column("unit_key").to_pylist(),
-                                               parsed.column("building_key").to_pylist(), values, strict=True)]
-    normalize = _normalizers().get(field, _text)
-    return [_safe(normalize, v) for v in values]
+    both = pc.and_(left.is_valid(), right.is_valid())
+    unequal = pc.if_else(both, pc.not_equal(left, right), pc.not_equal(left.is_valid(), right.is_valid()))
+    return unequal.to_numpy(zero_copy_only=False)
+
+
+def _value_ids(left: pa.Array, right: pa.Array,
+               distinct_ids: Callable[[pa.Array], tuple[np.ndarray, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Integer ids of the normalized values of both sides (equal ids: equal normalized values), from
+    ``distinct_ids``: the ids of the distinct texts given, and the id of null."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(pa.concat_arrays([left, right]))
+    per_distinct, null_id = distinct_ids(encoded.dictionary)
+    lookup = np.append(per_distinct.astype(np.int64), null_id)
+    codes = pc.fill_null(encoded.indices, len(encoded.dictionary)).to_numpy(zero_copy_only=False)
+    return lookup[codes[: len(left)]], lookup[codes[len(left):]]
+
+
+def _differ_normalized(normalize: Callable[[Any], Any], left: pa.Array, right: pa.Array) -> np.ndarray:
+    from entity_resolution.standardize._vector import python_values
+
+    def distinct_ids(distinct: pa.Array) -> tuple[np.ndarray, int]:
+        ids: dict[Any, int] = {}  # normalized value → id
+        per_distinct = [ids.setdefault(_safe(normalize, v), len(ids)) for v in python_values(distinct)]
+        return np.array(per_distinct, dtype=np.int64), ids.setdefault(_safe(normalize, None), len(ids))
+
+    a, b = _value_ids(left, right, distinct_ids)
+    return a != b
+
+
+def _differ_addresses(left: pa.Array, right: pa.Array) -> np.ndarray:
+    """The flat's key, else the building's, else the text itself (as ``material``'s address normalizer)."""
+    import pyarrow.compute as pc
+
+    from entity_resolution import standardize as s
+
+    def distinct_ids(distinct: pa.Array) -> tuple[np.ndarray, int]:
+        parsed = s.parse_addresses(distinct, columns=["building_key", "unit_key"])
+        keys = [pc.if_else(pc.equal(k, ""), pa.scalar(None, pa.string()), k)  # "" is falsy to `or` too
+                for k in (parsed.column("unit_key").combine_chunks(), parsed.column("building_key").combine_chunks())]
+        normalized = pc.coalesce(*keys, distinct)  # never null: the texts are not
+        return pc.dictionary_encode(normalized).indices.to_numpy(zero_copy_only=False), -1  # null: itself
+
+    a, b = _value_ids(left, right, distinct_ids)
+    return a != b
 
 
 def _safe(normalize: Callable[[Any], Any], value: Any) -> Any:

@@ -27,12 +27,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from catalog.canonical import CANONICAL_FIELDS
-from entity_resolution.clustering import cluster_records
+from entity_resolution.clustering import PairCodes, cluster_records
 from entity_resolution.stable_ids import REGISTRY_SCHEMA, XREF_STATE_SCHEMA, assign_ids
 from entity_resolution.survivorship import survive
 from zhiwang import duck
@@ -84,8 +85,9 @@ def with_record_uid(records: pa.Table) -> pa.Table:
 
 def build_golden(entity: str, records: pa.Table, pairs: pa.Table, previous: GoldenState | None,
                  decisions: pa.Table | None, catalog: Catalog | None, *, release: int, threshold: float = 0.9,
-                 con: duckdb.DuckDBPyConnection | None = None) -> GoldenResult:
-    """Resolve one entity type into its golden tables; see the module docstring."""
+                 con: duckdb.DuckDBPyConnection | None = None, encoded: PairCodes | None = None) -> GoldenResult:
+    """Resolve one entity type into its golden tables; see the module docstring. ``encoded``: the records'
+    uids and pairs as :func:`entity_resolution.clustering.encode_pairs` gives them, when the caller has it."""
     if entity not in ("person", "legal_entity", "building"):
         raise UserError(f"build_golden: entity = {entity!r} is not one of person, legal_entity, building.")
     if previous is not None and previous.entity != entity:
@@ -106,7 +108,8 @@ def build_golden(entity: str, records: pa.Table, pairs: pa.Table, previous: Gold
     try:
         if previous is not None:
             _check_state(previous, con)
-        clustered = cluster_records(records.select(["record_uid"]), pairs, threshold=threshold, decisions=decisions)
+        clustered = cluster_records(records.select(["record_uid"]), pairs, threshold=threshold, decisions=decisions,
+                                    encoded=encoded)
         stats["cluster_s"], clock = time.perf_counter() - clock, time.perf_counter()
         ids = assign_ids(entity, clustered.clusters, previous.xref if previous else None,
                          previous.registry if previous else None, release=release, con=con)
@@ -117,7 +120,7 @@ def build_golden(entity: str, records: pa.Table, pairs: pa.Table, previous: Gold
         stats["survive_s"], clock = time.perf_counter() - clock, time.perf_counter()
         golden = _golden_rows(entity, surv.values, ids.registry, previous.golden if previous else None, con)
         xref = _xref(entity, records, ids.assignment, clustered.clusters, con)
-        changes = _changes(entity, release, ids.events, golden.filter(pc.equal(golden["status"], "active")), previous, con)
+        changes = _changes(entity, release, ids.events, golden, previous, con)
         stats["assemble_s"] = time.perf_counter() - clock
     finally:
         if own:
@@ -201,32 +204,55 @@ def _xref(entity: str, records: pa.Table, assignment: pa.Table, clusters: pa.Tab
     return xref
 
 
-def _changes(entity: str, release: int, events: pa.Table, values: pa.Table, previous: GoldenState | None,
+def _changes(entity: str, release: int, events: pa.Table, golden: pa.Table, previous: GoldenState | None,
              con: duckdb.DuckDBPyConnection) -> pa.Table:
     con.register("c_ev", events)
     parts = [con.sql(f"""SELECT {int(release)} AS release, golden_id, '{entity}' AS entity, change,
                                     CAST(NULL AS VARCHAR[]) AS fields, related_id FROM c_ev""").to_arrow_table()]
     con.unregister("c_ev")
     if previous is not None:
-        fields = CANONICAL_FIELDS[entity]
-        con.register("c_new", values.select(["golden_id", *fields]))
-        con.register("c_old", previous.golden.filter(pc.equal(previous.golden["status"], "active")).select(["golden_id", *fields]))
-        diffs = ", ".join(f"CASE WHEN CAST(n.\"{f}\" AS VARCHAR) IS DISTINCT FROM CAST(o.\"{f}\" AS VARCHAR) "
-                          f"THEN '{f}' END" for f in fields)
-        parts.append(con.sql(f"""
-            SELECT * FROM (
-                SELECT {int(release)} AS release, n.golden_id, '{entity}' AS entity, 'updated' AS change,
-                       list_filter([{diffs}], lambda x: x IS NOT NULL) AS fields, CAST(NULL AS VARCHAR) AS related_id
-                FROM c_new n JOIN c_old o USING (golden_id))
-            WHERE len(fields) > 0""").to_arrow_table())
-        con.unregister("c_new")
-        con.unregister("c_old")
+        parts.append(_updated(entity, release, golden, previous.golden))
     return pa.concat_tables([p.cast(CHANGES_SCHEMA) for p in parts]).sort_by([("golden_id", "ascending"), ("change", "ascending")])
+
+
+def _updated(entity: str, release: int, values: pa.Table, previous_golden: pa.Table) -> pa.Table:
+    """``updated`` changes: golden IDs active before and now (``status``) whose value of some canonical field
+    differs (as text, null distinct from any value), with those fields in canonical order. Compared one field
+    at a time on rows aligned by golden_id: a join of both golden tables would hold two copies of a city's
+    golden rows."""
+    fields = CANONICAL_FIELDS[entity]
+    old = previous_golden  # not filtered to its active rows: that would copy every column, provenance too
+    where = pc.index_in(values["golden_id"], value_set=old["golden_id"].combine_chunks())
+    both = pc.and_(pc.is_valid(where), pc.equal(values["status"], "active"))
+    both = pc.and_(both, pc.fill_null(pc.equal(old["status"].take(pc.fill_null(where, 0)), "active"), False))
+    new_rows, old_rows = pc.indices_nonzero(both), where.filter(both)
+    differs = np.zeros((len(new_rows), len(fields)), dtype=bool)
+    for i, f in enumerate(fields):
+        a = _as_text(values[f].take(new_rows)) if f in values.column_names else pa.nulls(len(new_rows), pa.string())
+        b = _as_text(old[f].take(old_rows)) if f in old.column_names else pa.nulls(len(new_rows), pa.string())
+        same = pc.or_kleene(pc.equal(a, b), pc.and_(pc.is_null(a), pc.is_null(b)))
+        differs[:, i] = np.logical_not(pc.fill_null(same, False).to_numpy(zero_copy_only=False))
+    changed = np.flatnonzero(differs.any(axis=1))
+    hits = differs[changed]
+    offsets = np.concatenate([[0], np.cumsum(hits.sum(axis=1))]).astype(np.int32)
+    names = pa.array(fields, pa.string()).take(pa.array(np.nonzero(hits)[1]))
+    n = len(changed)
+    return pa.table({
+        "release": pa.array(np.full(n, release, np.int64)),
+        "golden_id": values["golden_id"].take(new_rows).take(pa.array(changed)),
+        "entity": pa.array([entity] * n, pa.string()), "change": pa.array(["updated"] * n, pa.string()),
+        "fields": pa.ListArray.from_arrays(pa.array(offsets), names),
+        "related_id": pa.nulls(n, pa.string()),
+    })
+
+
+def _as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    return column if pa.types.is_string(column.type) else column.cast(pa.string())
 
 
 def resolve_entity(settings: Settings, catalog: Catalog | None, entity: str, records: pa.Table, pairs: pa.Table, *,
                    release: int, threshold: float = 0.9, review_band: tuple[float, float] = (0.5, 0.9),
-                   constraints: pa.Table | None = None) -> GoldenResult:
+                   constraints: pa.Table | None = None, encoded: PairCodes | None = None) -> GoldenResult:
     """The resolve stage for one entity as the pipeline runs it: previous state and stewards' decisions in,
     golden tables out, this run's uncertain pairs queued for review. ``constraints`` are no-match decisions
     the data proves (see constraints.py), applied after the stewards' own. Save ``result.state`` with
@@ -237,7 +263,8 @@ def resolve_entity(settings: Settings, catalog: Catalog | None, entity: str, rec
     decisions = decisions_table(settings, entity)
     if constraints is not None and constraints.num_rows:  # stewards' decisions first: theirs win a conflict
         decisions = pa.concat_tables([decisions, constraints.select(decisions.column_names).cast(decisions.schema)])
-    result = build_golden(entity, records, pairs, previous, decisions, catalog, release=release, threshold=threshold)
+    result = build_golden(entity, records, pairs, previous, decisions, catalog, release=release, threshold=threshold,
+                          encoded=encoded)
     result.stats["review_open"] = enqueue_uncertain(settings, entity, pairs, with_record_uid(records),
                                                     lower=review_band[0], upper=review_band[1])
     return result
@@ -260,6 +287,14 @@ def save_state(directory: Path, state: GoldenState) -> None:
     pq.write_table(state.golden, tmp / "golden.parquet")
     (tmp / "state.json").write_text(json.dumps({"entity": state.entity, "release": state.release}))
     replace_dir(tmp, directory)
+
+
+def promote_state(settings: Settings, entity: str, pending: Path) -> None:
+    """After the release is recorded: the pending state (written whole by :func:`save_state`) becomes the
+    entity's state. Moved, not read and written again: a city's golden rows take seconds to (de)serialize."""
+    if (pending / "state.json").exists():
+        state_dir(settings, entity).parent.mkdir(parents=True, exist_ok=True)
+        replace_dir(pending, state_dir(settings, entity))
 
 
 def replace_dir(tmp: Path, directory: Path) -> None:

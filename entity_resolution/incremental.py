@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -148,12 +147,9 @@ def promote(settings: Settings, entity: str, pending: Path) -> None:
     if not (pending / "matching.parquet").exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    shutil.copytree(pending, tmp)
     from entity_resolution.golden import replace_dir
 
-    replace_dir(tmp, target)
+    replace_dir(pending, target)  # moved, not copied: the pending folder goes once the release is out
 
 
 def _load(settings: Settings, entity: str, model_sha: str) -> tuple[pa.Table, pa.Table] | None:

@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 from catalog.canonical import ENTITY_TYPES
 from entity_resolution import incremental
 from entity_resolution.backends import PAIRS_SCHEMA
+from entity_resolution.clustering import encode_pairs
 from entity_resolution.constraints import identifier_conflicts
 from entity_resolution.sources import load_source_records
 from zhiwang.metering import stage
@@ -77,9 +78,11 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
         del matched
         _release_memory()
     with stage(f"{entity}:cluster+survive", rows=records.num_rows) as survive:
-        constraints = identifier_conflicts(entity, records, pairs, threshold=CLUSTER_THRESHOLD)
+        encoded = encode_pairs(records.column("record_uid"), pairs)  # clustered twice: encoded once
+        constraints = identifier_conflicts(entity, records, pairs, threshold=CLUSTER_THRESHOLD, encoded=encoded)
         result = resolve_entity(settings, catalog, entity, records, pairs, release=release,
-                                threshold=CLUSTER_THRESHOLD, constraints=constraints)
+                                threshold=CLUSTER_THRESHOLD, constraints=constraints, encoded=encoded)
+        del encoded
     with stage(f"{entity}:charts") as charts:
         if records.num_rows >= 2:
             from entity_resolution.charts import write_charts
@@ -104,7 +107,7 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
 
 def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: str = "") -> dict[str, Any]:
     """Links, then publish the pending results of every entity as ``release``; promote the resolve state."""
-    from entity_resolution.golden import load_state, save_state, state_dir
+    from entity_resolution.golden import promote_state
     from entity_resolution.links import build_links
     from warehouse.release import publish_release
     from zhiwang.errors import UserError
@@ -136,9 +139,7 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
         publishing.rows = tables["xref"].num_rows
         published = publish_release(settings, catalog, tables, note=note, build_mirrors=False)
         for entity in ENTITY_TYPES:  # only now: a failed publish must not advance golden IDs
-            state = load_state(pending_dir(settings, release, entity) / "state")
-            if state is not None:
-                save_state(state_dir(settings, entity), state)
+            promote_state(settings, entity, pending_dir(settings, release, entity) / "state")
             incremental.promote(settings, entity, pending_dir(settings, release, entity) / "match")
         disagreements = _write_disagreements(settings, published.number,
                                              {e: parts[e]["disagreements"] for e in ENTITY_TYPES})
@@ -190,36 +191,70 @@ def _write_disagreements(settings: Settings, release: int, tables: dict[str, pa.
     """The correction loop: values that still differ from the authoritative source once both are
     standardized go back to their provider (formatting differences are not errors to correct)."""
     import csv
+    import io
+    from itertools import repeat
+
+    import numpy as np
+    import pyarrow.compute as pc
 
     headers = {"golden_id": "主数据编码", "field": "字段", "authoritative_resource": "权威来源",
                "authoritative_value": "权威值", "resource": "本部门资源", "record_key": "记录标识", "value": "本部门值"}
     from entity_resolution.disagreements import material_mask
+    from entity_resolution.standardize._vector import python_values
 
-    by_provider: dict[str, list[dict[str, Any]]] = {}
+    # provider → (entity, its material rows from that provider), in the order the rows come; a provider's
+    # file lists them in that order. Columns go to Python whole and rows to csv in one writerows: no Python
+    # step per row but the masking of identifier values.
+    by_provider: dict[str, list[tuple[str, pa.Table]]] = {}
     for entity, table in tables.items():
         if not table.num_rows:
             continue
         mask = material_mask(*(table.column(c).combine_chunks() for c in ("field", "authoritative_value", "value")))
-        for row in table.filter(pa.array(mask)).to_pylist():
-            by_provider.setdefault(row.get("provider") or "unknown", []).append({"entity": entity, **row})
-    for provider, rows in by_provider.items():
+        kept = table.filter(pa.array(mask))
+        if not kept.num_rows:
+            continue
+        if "provider" in kept.column_names:
+            encoded = pc.dictionary_encode(kept.column("provider").combine_chunks(), null_encoding="encode")
+            # the dictionary lists values as they first come, so names do too; null and "" are unknown
+            keys = [v or "unknown" for v in encoded.dictionary.to_pylist()]
+            names = list(dict.fromkeys(keys))
+            row_keys = np.array([names.index(k) for k in keys], dtype=np.int64)[
+                encoded.indices.to_numpy(zero_copy_only=False)]
+        else:
+            names, row_keys = ["unknown"], np.zeros(kept.num_rows, dtype=np.int64)
+        for key, name in enumerate(names):
+            by_provider.setdefault(name, []).append((entity, kept.take(np.flatnonzero(row_keys == key))))
+    note = "与权威来源不一致，请核实后更正 / differs from the authoritative source: check and correct"
+    for provider, parts in by_provider.items():
         folder = settings.feedback / provider
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"disagreements_release{release}.csv"
         tmp = path.with_suffix(".csv.partial")
         with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            writer = csv.writer(fh)
+            text = io.StringIO()  # encoded in one write, not row by row
+            writer = csv.writer(text)
             writer.writerow(["实体", *headers.values(), "说明"])
-            for r in rows:
-                shown = [_mask_if_identifier(r["field"], r.get(k)) if k.endswith("value") else r.get(k) for k in headers]
-                writer.writerow([r["entity"], *shown, "与权威来源不一致，请核实后更正 / differs from the authoritative source: check and correct"])
+            for entity, rows in parts:
+                columns = [python_values(rows.column(k)) if k in rows.column_names else [None] * rows.num_rows
+                           for k in headers]
+                for i, k in enumerate(headers):
+                    if k.endswith("value"):
+                        columns[i] = _mask_if_identifier(rows.column("field"), columns[i])
+                writer.writerows(zip(repeat(entity), *columns, repeat(note)))
+            fh.write(text.getvalue())
         os.replace(tmp, path)
-    return sum(len(v) for v in by_provider.values())
+    return sum(rows.num_rows for parts in by_provider.values() for _, rows in parts)
 
 
-def _mask_if_identifier(field_name: str, value: Any) -> Any:
+def _mask_if_identifier(fields: pa.ChunkedArray, values: list[Any]) -> list[Any]:
+    """``values`` (in place) with the text of identifier fields masked (440304********1234), row by row."""
+    import numpy as np
+    import pyarrow.compute as pc
+
     from quality.quarantine import mask_value
 
-    if value is not None and field_name in ("id_number", "legal_rep_id_number", "phone") and isinstance(value, str):
-        return mask_value(value)
-    return value
+    identifier = pc.is_in(fields.cast(pa.string()), value_set=pa.array(["id_number", "legal_rep_id_number", "phone"]))
+    for i in np.flatnonzero(pc.fill_null(identifier, False).to_numpy()).tolist():
+        if isinstance(values[i], str):
+            values[i] = mask_value(values[i])
+    return values

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from entity_resolution.links import LINK_SCHEMA, build_links
 from zhiwang.errors import UserError
@@ -98,3 +100,32 @@ def test_without_room_drops_only_a_trailing_room():
 
     assert without_room("科兴科学园A座1203室") == without_room("科兴科学园A座1203") == "科兴科学园A座"
     assert without_room("深南大道6008号") == "深南大道6008号" and without_room(None) is None
+
+
+ROOM_CASES = [
+    "科兴科学园A座1203室", "科兴科学园A座１２０３房", "科兴科学园A座1203Ａ号房", "福华路61号南岭新村2栋902",
+    "南岭新村2幢902", "碧海花园3#1201", "碧海花园3＃1201", "2单元501", "12层1201", "3楼1201", "深南大道6008号",
+    "华强北路1002室", "栋1234567室", "栋1234567", "A座123456", "1203室1203室", "  A座1203室 \u3000", "A座1203\n",
+    "\x1cA座1203\x85", "", "   ", "12", "栋12", "#12", "号房", "A座12b室", "A座12345678室", "楼１２３４５",
+]
+
+
+@pytest.mark.parametrize("address", ROOM_CASES)
+def test_without_rooms_is_without_room_for_a_column(address):
+    from entity_resolution.links import without_room, without_rooms
+
+    assert without_rooms(pa.array([address, None], pa.string())).to_pylist() == [without_room(address), None]
+
+
+def test_whitespace_is_what_strip_removes():
+    from entity_resolution.links import WHITESPACE
+
+    assert set(WHITESPACE) == {c for c in map(chr, range(0x110000)) if c.isspace()}
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="0123456789０１２３A Ｂb室房号栋幢座#＃元层楼单 \t\u3000\x85", max_size=14), max_size=20))
+def test_without_rooms_agrees_on_any_text(addresses):
+    from entity_resolution.links import without_room, without_rooms
+
+    assert without_rooms(pa.array(addresses, pa.string())).to_pylist() == [without_room(a) for a in addresses]
