@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +44,7 @@ MATCH_INPUTS: dict[str, tuple[str, ...]] = {
 }
 """The canonical fields each standardizer reads: only these go through pandas (a city's records with every
 column as Python objects would not fit in memory); tests/entity_resolution/test_incremental.py checks them."""
+log = logging.getLogger(__name__)
 FULL_RESCORE_SHARE = 0.5
 """Above this share of new or changed records, scoring everything is as cheap and simpler."""
 PAIR_COLUMNS = ["record_uid_l", "record_uid_r", "match_probability", "is_decisive"]
@@ -82,9 +84,8 @@ def _model(entity: str) -> tuple[Any, dict[str, Any], str]:
 
 def score(settings: Settings, entity: str, records: pa.Table, *, threshold: float = 0.5) -> Scored:
     """Scored pairs for the current records, reusing the last published run's work where it still holds."""
-    module, model, model_sha = _model(entity)
-    _, standardize_name, decisive = MATCHERS[entity]
-    standardize = getattr(module, standardize_name)
+    _, model, model_sha = _model(entity)
+    decisive = MATCHERS[entity][2]
     records = records.append_column("fingerprint", fingerprints(entity, records))
     cache = _load(settings, entity, model_sha)
     if cache is not None:
@@ -94,9 +95,9 @@ def score(settings: Settings, entity: str, records: pa.Table, *, threshold: floa
                              value_set=_keys(old_matching.column("unique_id"), old_matching.column("fingerprint")))
         changed = records.num_rows - pc.sum(unchanged).as_py() if records.num_rows else 0
         if changed <= FULL_RESCORE_SHARE * max(records.num_rows, 1):
-            return _incremental(entity, records, unchanged, changed, old_matching, old_pairs, standardize, model, decisive,
+            return _incremental(entity, records, unchanged, changed, old_matching, old_pairs, model, decisive,
                                 threshold)
-    matching = _standardized(records, standardize, entity)
+    matching = _standardized(records, entity)
     pairs = get_backend().predict(model, matching.drop_columns(["fingerprint"]), None, decisive=decisive,
                                   threshold=threshold)
     return Scored(pairs=pairs, matching=matching, mode="full", rescored=records.num_rows)
@@ -107,10 +108,10 @@ def _keys(uids: pa.ChunkedArray, fingerprints: pa.ChunkedArray) -> pa.ChunkedArr
 
 
 def _incremental(entity: str, records: pa.Table, unchanged: pa.ChunkedArray, changed: int, old_matching: pa.Table,
-                 old_pairs: pa.Table, standardize: Any, model: dict[str, Any], decisive: str,
+                 old_pairs: pa.Table, model: dict[str, Any], decisive: str,
                  threshold: float) -> Scored:
     stable = records.column("record_uid").filter(unchanged).combine_chunks()
-    fresh = (_standardized(records.filter(pc.invert(unchanged)), standardize, entity) if changed
+    fresh = (_standardized(records.filter(pc.invert(unchanged)), entity) if changed
              else old_matching.schema.empty_table())
     kept_rows = old_matching.filter(pc.is_in(old_matching.column("unique_id"), value_set=stable))
     kept_pairs = old_pairs.filter(pc.and_(pc.is_in(old_pairs.column("record_uid_l"), value_set=stable),
@@ -123,13 +124,62 @@ def _incremental(entity: str, records: pa.Table, unchanged: pa.ChunkedArray, cha
                   mode="incremental", rescored=changed)
 
 
-def _standardized(records: pa.Table, standardize: Any, entity: str) -> pa.Table:
+PARALLEL_MIN_RECORDS = 300_000
+"""Records from which standardization is shared with a helper process on a second core (below, starting it
+and shipping the records costs more than it saves). ``ZHIWANG_STANDARDIZE_WORKERS`` sets the number of
+processes (default: the CPUs this process may use, at most 2; 1 = this process only)."""
+
+
+def _standardized(records: pa.Table, entity: str) -> pa.Table:
+    """The matching rows of ``records`` (plus their ``fingerprint``), in record order. A city's records are
+    cut into equal parts standardized side by side, this process taking the first: standardization is Python
+    and would otherwise leave the second core idle. Every value is standardized on its own, so the rows do not
+    depend on how the records were cut."""
+    from entity_resolution.standardize._pool import available_cpus, map_chunks
+
     inputs = ["record_uid", *(c for c in MATCH_INPUTS[entity] if c in records.column_names)]
-    frame = standardize(records.select(inputs).to_pandas(), id_column="record_uid")
-    frame["fingerprint"] = records.column("fingerprint").to_numpy(zero_copy_only=False)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = records.select(inputs)
+    workers = _standardize_workers(available_cpus()) if table.num_rows >= PARALLEL_MIN_RECORDS else 1
+    parts: list[pa.Table] | None = None
+    if workers > 1:
+        size = -(-table.num_rows // workers)
+        # each part as its own buffers: a pickled slice would carry the whole column with it
+        chunks = [(entity, pa.concat_tables([table.slice(i * size, size)]).combine_chunks()) for i in range(workers)]
+        results = map_chunks(_standardize_part, chunks, workers)
+        try:
+            parts = list(results) if results is not None else None
+        except ChildProcessError as exc:  # parallelism is an optimisation: do it here instead
+            log.info("standardizing %s records in one process: %s", entity, exc)
+        del chunks
+    if parts is None:
+        parts = [_standardize_part((entity, table))]
+    out = pa.concat_tables(parts, promote_options="permissive")
+    return out.append_column("fingerprint", records.column("fingerprint"))
+
+
+def _standardize_part(part: tuple[str, pa.Table]) -> pa.Table:
+    """Matching rows of one part of the records (module level: helper processes import it by name)."""
+    entity, table = part
+    module_name, standardize_name, _ = MATCHERS[entity]
+    standardize = getattr(importlib.import_module(module_name), standardize_name)
+    frame = standardize(table.to_pandas(), id_column="record_uid")
+    out = pa.Table.from_pandas(frame, preserve_index=False)
     # an all-empty column has no type of its own; text is what a later run will put there
-    return table.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in table.schema]))
+    return out.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in out.schema]))
+
+
+def _standardize_workers(cpus: int) -> int:
+    import os
+
+    from zhiwang.errors import ConfigError
+
+    value = os.environ.get("ZHIWANG_STANDARDIZE_WORKERS", "").strip()
+    if not value:
+        return cpus
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"ZHIWANG_STANDARDIZE_WORKERS={value!r}: set it to a whole number of processes (1 = "
+                          "standardize in this process only), or leave it unset for one per CPU (at most 2)")
+    return int(value)
 
 
 def save_pending(folder: Path, scored: Scored, entity: str) -> None:

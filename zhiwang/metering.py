@@ -28,6 +28,37 @@ def rss_bytes() -> int:
         return 0
 
 
+def _statm_rss(pid: int | str) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        return 0  # gone meanwhile
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (Linux /proc; empty where unavailable)."""
+    parents: dict[int, list[int]] = {}
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return []
+    for entry in entries:
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+            # the command name is in parentheses and may hold spaces: the parent pid is the second field after it
+            parents.setdefault(int(stat[stat.rindex(b")") + 2:].split()[1]), []).append(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    found, todo = [], [pid]
+    while todo:
+        children = parents.get(todo.pop(), [])
+        found += children
+        todo += children
+    return found
+
+
 @dataclass
 class StageFigures:
     name: str
@@ -40,21 +71,30 @@ class StageFigures:
 
 @dataclass
 class Meter:
-    """Collects :class:`StageFigures` of every stage run while it is installed; samples RSS every
-    ``interval`` seconds from a daemon thread (a stage shorter than that still gets its start/end RSS)."""
+    """Collects :class:`StageFigures` of every stage run while it is installed; samples RSS (this process and
+    its child processes) every ``interval`` seconds from a daemon thread (a stage shorter than that still gets
+    its start/end RSS)."""
 
     interval: float = 0.05
     stages: list[StageFigures] = field(default_factory=list)
     on_stage: Callable[[StageFigures], None] | None = None
     """Called as each stage ends (progress output of a long benchmark)."""
     peak_rss: int = 0
+    children_every: float = 1.0
+    """Seconds between scans for child processes (their RSS is read at every sample)."""
+    _children: list[int] = field(default_factory=list)
+    _scanned: float = float("-inf")
     _open: list[StageFigures] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
     def sample(self) -> None:
-        rss = rss_bytes()
+        # worker processes a stage starts (parallel ingest) count too: the machine must hold them all
+        now = time.monotonic()
+        if now - self._scanned > self.children_every:
+            self._children, self._scanned = descendants(os.getpid()), now
+        rss = rss_bytes() + sum(_statm_rss(pid) for pid in self._children)
         with self._lock:
             self.peak_rss = max(self.peak_rss, rss)
             for figures in self._open:

@@ -26,22 +26,105 @@ class RunSummary:
         return {k: sum(getattr(d, k) for d in self.deliveries) for k in keys}
 
 
-Progress = Callable[[list[str]], Iterable[str]]
-"""Wraps the resource ids being ingested, e.g. in a progress bar."""
+Progress = Callable[[Iterable[str], int], Iterable[str]]
+"""Wraps the resource ids as they are ingested (and how many there are), e.g. in a progress bar."""
+
+
+INGEST_WORKERS_ENV = "ZHIWANG_INGEST_WORKERS"
+PARALLEL_INGEST_BYTES = 64 * 2**20
+"""Below this much waiting in the inboxes, starting worker processes (each imports Great Expectations) costs
+more than it saves: resources are ingested one after the other in this process."""
+
+
+def ingest_workers(settings: Settings, catalog: Catalog, resource_ids: list[str]) -> int:
+    """How many processes ingest resources side by side: ``ZHIWANG_INGEST_WORKERS`` (a number, or ``auto``:
+    one per core up to 4 once the inboxes hold ``PARALLEL_INGEST_BYTES``, else 1). Resources are independent
+    (their own inbox, staging, quarantine and snapshot index; the ledger is SQLite with a busy timeout), as
+    they are when Airflow runs each resource's DAG on its own worker."""
+    import os
+
+    from zhiwang.errors import ConfigError
+
+    value = os.environ.get(INGEST_WORKERS_ENV, "auto").strip().lower() or "auto"
+    if value != "auto":
+        if not value.isdigit() or int(value) < 1:
+            raise ConfigError(f"{INGEST_WORKERS_ENV}={value!r}: set it to a whole number of processes (1 = ingest in "
+                              "this process, one resource after the other) or to auto")
+        return int(value)
+    waiting = sum(_waiting_bytes(settings, rid) for rid in resource_ids)
+    return min(os.cpu_count() or 1, 4) if waiting >= PARALLEL_INGEST_BYTES else 1
+
+
+def _waiting_bytes(settings: Settings, resource_id: str) -> int:
+    """Bytes of files in a resource's inbox (0 for pulled resources: their size is unknown before the pull)."""
+    folder = settings.inbox / resource_id
+    if not folder.is_dir():
+        return 0
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
 
 def ingest_all(settings: Settings, catalog: Catalog, resource_ids: list[str] | None = None,
                on_delivery: Callable[[DeliveryRecord], None] | None = None,
                progress: Progress | None = None) -> list[DeliveryRecord]:
+    """Ingest every waiting delivery of the resources (all by default); the records come back in resource order
+    whatever order the workers finish in (see :func:`ingest_workers`)."""
     from connectors.runner import ingest_resource
 
     ids = resource_ids or sorted(catalog.resources)
     for rid in ids:
         catalog.resource(rid)  # unknown ids fail before anything is ingested
-    records: list[DeliveryRecord] = []
-    for rid in progress(ids) if progress else ids:
-        records += ingest_resource(rid, settings=settings, catalog=catalog, on_delivery=on_delivery)
-    return records
+    workers = min(ingest_workers(settings, catalog, ids), len(ids))
+    if workers <= 1:
+        records: list[DeliveryRecord] = []
+        for rid in progress(ids, len(ids)) if progress else ids:
+            records += ingest_resource(rid, settings=settings, catalog=catalog, on_delivery=on_delivery)
+        return records
+    by_resource = _ingest_in_processes(settings, ids, workers, on_delivery, progress)
+    return [rec for rid in ids for rec in by_resource[rid]]
+
+
+def _ingest_in_processes(settings: Settings, ids: list[str], workers: int,
+                         on_delivery: Callable[[DeliveryRecord], None] | None,
+                         progress: Progress | None) -> dict[str, list[DeliveryRecord]]:
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+
+    # the largest inbox first, so the last resource to finish is a small one
+    order = sorted(ids, key=lambda rid: -_waiting_bytes(settings, rid))
+    done: dict[str, list[DeliveryRecord]] = {}
+    # spawn, not fork: the parent holds DuckDB and Arrow thread pools, which a forked child may find locked
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        pending: dict[Future[list[DeliveryRecord]], str] = {
+            pool.submit(_ingest_one, rid, str(settings.home), str(settings.catalog_dir), settings.warehouse_uri): rid
+            for rid in order}
+
+        def finished() -> Iterable[str]:
+            while pending:
+                ready, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in ready:
+                    rid = pending.pop(future)
+                    done[rid] = future.result()  # a resource's error stops the run, as in one process
+                    for rec in done[rid]:
+                        if on_delivery:
+                            on_delivery(rec)
+                    yield rid
+
+        for _ in progress(finished(), len(ids)) if progress else finished():
+            pass
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return done
+
+
+def _ingest_one(resource_id: str, home: str, catalog_dir: str, warehouse_uri: str | None) -> list[DeliveryRecord]:
+    """One resource's ingest in a worker process (settings and catalog are rebuilt there, not pickled)."""
+    from connectors.runner import ingest_resource
+    from zhiwang.settings import get_settings
+    from zhiwang.validation import load_valid_catalog
+
+    settings = get_settings(home, catalog_dir, warehouse_uri)
+    return ingest_resource(resource_id, settings=settings, catalog=load_valid_catalog(settings.catalog_dir))
 
 
 def run_all(settings: Settings, catalog: Catalog, on_delivery: Callable[[DeliveryRecord], None] | None = None,

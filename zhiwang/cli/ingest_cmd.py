@@ -35,7 +35,7 @@ def delivery_table(records: list[DeliveryRecord]) -> Table:
 
 def ingesting_bar(enabled: bool):  # noqa: ANN201 - a zhiwang.pipeline.Progress
     """A rich progress bar over the resources being ingested (shown on a terminal only)."""
-    return lambda ids: progress_bar(ids, "ingesting", total=len(ids), enabled=enabled)
+    return lambda ids, total: progress_bar(ids, "ingesting", total=total, enabled=enabled)
 
 
 def print_release(extra: dict) -> None:
