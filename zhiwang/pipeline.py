@@ -88,12 +88,16 @@ def _ingest_in_processes(settings: Settings, ids: list[str], workers: int,
                          progress: Progress | None) -> dict[str, list[DeliveryRecord]]:
     import multiprocessing
     from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+    from concurrent.futures.process import BrokenProcessPool
+
+    from zhiwang.errors import ZhiwangError
 
     # the largest inbox first, so the last resource to finish is a small one
     order = sorted(ids, key=lambda rid: -_waiting_bytes(settings, rid))
     done: dict[str, list[DeliveryRecord]] = {}
     # spawn, not fork: the parent holds DuckDB and Arrow thread pools, which a forked child may find locked
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_worker_started)
     try:
         pending: dict[Future[list[DeliveryRecord]], str] = {
             pool.submit(_ingest_one, rid, str(settings.home), str(settings.catalog_dir), settings.warehouse_uri): rid
@@ -104,7 +108,12 @@ def _ingest_in_processes(settings: Settings, ids: list[str], workers: int,
                 ready, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in ready:
                     rid = pending.pop(future)
-                    done[rid] = future.result()  # a resource's error stops the run, as in one process
+                    try:
+                        done[rid] = future.result()  # a resource's error stops the run, as in one process
+                    except (SystemExit, KeyboardInterrupt, BrokenProcessPool) as exc:  # the worker itself ended
+                        raise ZhiwangError(f"the worker process ingesting {rid} ended early ({type(exc).__name__}: "
+                                           f"{exc}); nothing is lost (its delivery stays landed and the next ingest "
+                                           f"resumes it). Set {INGEST_WORKERS_ENV}=1 to ingest in this process.") from exc
                     for rec in done[rid]:
                         if on_delivery:
                             on_delivery(rec)
@@ -115,6 +124,17 @@ def _ingest_in_processes(settings: Settings, ids: list[str], workers: int,
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return done
+
+
+def _worker_started() -> None:
+    """A spawned worker's ``__main__`` may be a bare module (the parent ran ``python -m zhiwang``). pyspark's
+    Spark Connect package, which Great Expectations imports when pyspark is installed, takes such a main module
+    for a doctest run and calls ``sys.exit(0)``, ending the worker mid-ingest: give it a name first."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    if main is not None and getattr(main, "__spec__", None) is None and not hasattr(main, "__file__"):
+        main.__file__ = "<zhiwang ingest worker>"
 
 
 def _ingest_one(resource_id: str, home: str, catalog_dir: str, warehouse_uri: str | None) -> list[DeliveryRecord]:

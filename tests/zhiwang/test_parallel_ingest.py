@@ -71,3 +71,25 @@ def test_a_worker_setting_that_is_not_a_number_is_explained(tmp_path: Path, monk
         ingest_workers(settings, catalog, list(catalog.resources))
     monkeypatch.setenv("ZHIWANG_INGEST_WORKERS", "auto")
     assert ingest_workers(settings, catalog, list(catalog.resources)) == 1  # empty inboxes: not worth a process
+
+
+def test_python_dash_m_zhiwang_ingests_with_workers(tmp_path: Path) -> None:
+    """The command line as users run it: workers spawned from ``python -m zhiwang`` (a bare main module, which
+    pyspark's Spark Connect, imported by Great Expectations, once took for a doctest run and exited on)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from zhiwang.demo import generate_city
+    from zhiwang.settings import get_settings
+    from zhiwang.validation import load_valid_catalog
+
+    settings = get_settings(tmp_path, CATALOG)
+    generate_city(settings, persons=300, seed=2, delivery=1, catalog=load_valid_catalog(CATALOG))
+    done = subprocess.run([sys.executable, "-m", "zhiwang", "ingest", "--json", "--home", str(tmp_path),
+                           "--catalog", str(CATALOG)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "ZHIWANG_INGEST_WORKERS": "2"}, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert len(lines) == 9 and all(line["status"] == "staged" and line["rows_staged"] > 0 for line in lines), done.stdout
