@@ -47,3 +47,7 @@ class ProblemsError(UserError):
         self.problems = problems
         lines = [headline] + [f"  - {p}" for p in problems]
         super().__init__("\n".join(lines))
+
+    def __reduce__(self) -> tuple[type[ProblemsError], tuple[str, list[Problem]]]:
+        # pickled whole: an ingest worker process raises it to the parent (zhiwang.pipeline.ingest_all)
+        return type(self), (self.headline, self.problems)

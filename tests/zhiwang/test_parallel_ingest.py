@@ -93,3 +93,17 @@ def test_python_dash_m_zhiwang_ingests_with_workers(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
     assert len(lines) == 9 and all(line["status"] == "staged" and line["rows_staged"] > 0 for line in lines), done.stdout
+
+
+def test_errors_cross_from_a_worker_whole() -> None:
+    """A worker's error reaches the parent by pickle: it must come back with its message and its problems."""
+    import pickle
+
+    from connectors.formats.common import UnreadableFileError
+    from zhiwang.errors import Problem, ProblemsError
+
+    several = ProblemsError("catalog/resources/x.yaml has 2 problems:", [Problem("x.yaml: a", "bad"), Problem("x.yaml: b", "worse")])
+    back = pickle.loads(pickle.dumps(several))
+    assert type(back) is ProblemsError and str(back) == str(several) and back.problems == several.problems
+    one = UnreadableFileError("f.csv: row 3 has 4 fields, the header 5")
+    assert str(pickle.loads(pickle.dumps(one))) == str(one)
