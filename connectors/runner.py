@@ -19,7 +19,7 @@ from connectors import snapshot
 from connectors.base import ConnectorContext, Delivery, Landed, Window
 from connectors.formats import UnreadableFileError
 from connectors.registry import get_connector_class, parse_source
-from connectors.staging import DeliveryRejected, map_delivery
+from connectors.staging import DeliveryRejected, MapResult, map_delivery
 from connectors.state import DeliveryRecord, StateStore
 from quality.quarantine import QuarantineWriter
 from zhiwang.settings import Settings, get_settings
@@ -108,11 +108,10 @@ def _skip(resource: Resource, state: StateStore, delivery: Delivery, sha: str, e
 
 def _stage(resource: Resource, catalog: Catalog, settings: Settings, state: StateStore, landed: Landed,
            batch_id: str, delivery: Delivery | None) -> DeliveryRecord:
-    from quality.gate import run_gate
+    from quality.gate import GateResult, run_gate
 
-    quarantine = QuarantineWriter(settings.quarantine, resource.id, batch_id)
-    mapped_path = settings.staging / resource.id / "_mapped" / f"{batch_id}.parquet"
-    accepted_path = settings.staging / resource.id / f"{batch_id}.parquet"
+    mapped_path = snapshot.mapped_file(settings.staging, resource.id, batch_id)
+    accepted_path = snapshot.staged_file(settings.staging, resource.id, batch_id)
     rec = DeliveryRecord(
         resource=resource.id, provider=resource.provider, batch_id=batch_id, file=landed.source_name,
         sha256=landed.sha256, landed_path=str(landed.path), rows_read=0, rows_staged=0, rows_quarantined=0,
@@ -123,26 +122,24 @@ def _stage(resource: Resource, catalog: Catalog, settings: Settings, state: Stat
     staged_batches = [d.batch_id for d in state.deliveries(resource.id, status="staged") if d.batch_id != batch_id]
     index = snapshot.load_index(settings.staging, resource, staged_batches)
     held = [d.batch_id for d in state.deliveries(resource.id, status="held") if d.batch_id != batch_id]
-    try:
-        with snapshot.DeliveryDiff(settings.staging, resource, index if snapshot.diff_enabled() else None,
-                                   batch_id, held) as diff:
+
+    def map_and_gate(skip_from: snapshot.SnapshotIndex | None) -> tuple[QuarantineWriter, MapResult, GateResult]:
+        quarantine = QuarantineWriter(settings.quarantine, resource.id, batch_id)
+        with snapshot.DeliveryDiff(settings.staging, resource, skip_from, batch_id, held) as diff:
             mapped = map_delivery(resource, landed, batch_id, mapped_path, quarantine, diff)
         gate = run_gate(
             resource=resource, catalog=catalog, settings=settings, batch_id=batch_id, source_name=landed.source_name,
             mapped_path=mapped_path, quarantine=quarantine, previous_rows=previous, accepted_path=accepted_path,
             rows_unchanged=mapped.rows_unchanged, duplicates=mapped.duplicates,
         )
+        return quarantine, mapped, gate
+
+    try:
+        quarantine, mapped, gate = map_and_gate(index if snapshot.diff_enabled() else None)
         if gate.status == "held" and mapped.rows_unchanged:
             # a held delivery waits for `zhiwang quality release`, which judges its mapped file whole: map it
             # again without skipping (rare: a collapse in row count, so reading twice is acceptable)
-            quarantine = QuarantineWriter(settings.quarantine, resource.id, batch_id)
-            with snapshot.DeliveryDiff(settings.staging, resource, None, batch_id) as diff:
-                mapped = map_delivery(resource, landed, batch_id, mapped_path, quarantine, diff)
-            gate = run_gate(
-                resource=resource, catalog=catalog, settings=settings, batch_id=batch_id,
-                source_name=landed.source_name, mapped_path=mapped_path, quarantine=quarantine, previous_rows=previous,
-                accepted_path=accepted_path, duplicates=mapped.duplicates,
-            )
+            quarantine, mapped, gate = map_and_gate(None)
     except (UnreadableFileError, DeliveryRejected) as exc:
         return _reject_whole(resource, catalog, settings, state, landed, delivery, rec, str(exc), mapped_path)
 

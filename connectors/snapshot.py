@@ -69,12 +69,17 @@ def staged_file(staging_dir: Path, resource_id: str, batch_id: str) -> Path:
     return staging_dir / resource_id / f"{batch_id}.parquet"
 
 
+def mapped_file(staging_dir: Path, resource_id: str, batch_id: str) -> Path:
+    """Where a delivery's mapped rows wait for the gate (kept whole while the delivery is held)."""
+    return staging_dir / resource_id / "_mapped" / f"{batch_id}.parquet"
+
+
 def held_keys(staging_dir: Path, resource_id: str, held_batches: list[str]) -> pa.Array:
     """The record keys a release of ``held_batches`` could stage: those of their mapped files (kept whole for
     the steward; a held delivery without one cannot be released)."""
     parts = []
     for batch_id in held_batches:
-        path = staging_dir / resource_id / "_mapped" / f"{batch_id}.parquet"
+        path = mapped_file(staging_dir, resource_id, batch_id)
         if path.exists():
             parts.append(pq.read_table(path, columns=["_record_key"])["_record_key"].combine_chunks().cast(pa.string()))
     return pc.unique(pa.concat_arrays(parts)) if parts else pa.array([], pa.string())

@@ -19,11 +19,15 @@ from zhiwang.settings import Settings
 
 def mapped_path(settings: Settings, resource_id: str, batch_id: str) -> Path:
     """Where the runner keeps a held delivery's mapped file (``connectors.runner`` writes it there)."""
-    return settings.staging / resource_id / "_mapped" / f"{batch_id}.parquet"
+    from connectors.snapshot import mapped_file
+
+    return mapped_file(settings.staging, resource_id, batch_id)
 
 
 def accepted_path(settings: Settings, resource_id: str, batch_id: str) -> Path:
-    return settings.staging / resource_id / f"{batch_id}.parquet"
+    from connectors.snapshot import staged_file
+
+    return staged_file(settings.staging, resource_id, batch_id)
 
 
 def release(settings: Settings, catalog: Catalog, batch_id: str, steward: str | None = None) -> tuple[Any, GateResult]:
