@@ -19,21 +19,14 @@ from dataclasses import dataclass, field
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def rss_bytes() -> int:
-    """The current resident set size of this process (Linux /proc; 0 where unavailable)."""
-    try:
-        with open("/proc/self/statm", "rb") as handle:
-            return int(handle.read().split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def _statm_rss(pid: int | str) -> int:
+def rss_bytes(pid: int | str = "self") -> int:
+    """The resident set size of this process, or of process ``pid`` (Linux /proc; 0 where unavailable or
+    when the process is gone)."""
     try:
         with open(f"/proc/{pid}/statm", "rb") as handle:
             return int(handle.read().split()[1]) * _PAGE
     except (OSError, ValueError, IndexError):
-        return 0  # gone meanwhile
+        return 0
 
 
 def descendants(pid: int) -> list[int]:
@@ -94,7 +87,7 @@ class Meter:
         now = time.monotonic()
         if now - self._scanned > self.children_every:
             self._children, self._scanned = descendants(os.getpid()), now
-        rss = rss_bytes() + sum(_statm_rss(pid) for pid in self._children)
+        rss = rss_bytes() + sum(rss_bytes(pid) for pid in self._children)
         with self._lock:
             self.peak_rss = max(self.peak_rss, rss)
             for figures in self._open:

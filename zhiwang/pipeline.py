@@ -36,13 +36,14 @@ PARALLEL_INGEST_BYTES = 64 * 2**20
 more than it saves: resources are ingested one after the other in this process."""
 
 
-def ingest_workers(settings: Settings, catalog: Catalog, resource_ids: list[str]) -> int:
+def ingest_workers(waiting_bytes: int) -> int:
     """How many processes ingest resources side by side: ``ZHIWANG_INGEST_WORKERS`` (a number, or ``auto``:
     one per core up to 4 once the inboxes hold ``PARALLEL_INGEST_BYTES``, else 1). Resources are independent
     (their own inbox, staging, quarantine and snapshot index; the ledger is SQLite with a busy timeout), as
     they are when Airflow runs each resource's DAG on its own worker."""
     import os
 
+    from entity_resolution.standardize._pool import available_cpus
     from zhiwang.errors import ConfigError
 
     value = os.environ.get(INGEST_WORKERS_ENV, "auto").strip().lower() or "auto"
@@ -51,8 +52,7 @@ def ingest_workers(settings: Settings, catalog: Catalog, resource_ids: list[str]
             raise ConfigError(f"{INGEST_WORKERS_ENV}={value!r}: set it to a whole number of processes (1 = ingest in "
                               "this process, one resource after the other) or to auto")
         return int(value)
-    waiting = sum(_waiting_bytes(settings, rid) for rid in resource_ids)
-    return min(os.cpu_count() or 1, 4) if waiting >= PARALLEL_INGEST_BYTES else 1
+    return available_cpus(limit=4) if waiting_bytes >= PARALLEL_INGEST_BYTES else 1
 
 
 def _waiting_bytes(settings: Settings, resource_id: str) -> int:
@@ -73,17 +73,18 @@ def ingest_all(settings: Settings, catalog: Catalog, resource_ids: list[str] | N
     ids = resource_ids or sorted(catalog.resources)
     for rid in ids:
         catalog.resource(rid)  # unknown ids fail before anything is ingested
-    workers = min(ingest_workers(settings, catalog, ids), len(ids))
+    waiting = {rid: _waiting_bytes(settings, rid) for rid in ids}
+    workers = min(ingest_workers(sum(waiting.values())), len(ids))
     if workers <= 1:
         records: list[DeliveryRecord] = []
         for rid in progress(ids, len(ids)) if progress else ids:
             records += ingest_resource(rid, settings=settings, catalog=catalog, on_delivery=on_delivery)
         return records
-    by_resource = _ingest_in_processes(settings, ids, workers, on_delivery, progress)
+    by_resource = _ingest_in_processes(settings, ids, waiting, workers, on_delivery, progress)
     return [rec for rid in ids for rec in by_resource[rid]]
 
 
-def _ingest_in_processes(settings: Settings, ids: list[str], workers: int,
+def _ingest_in_processes(settings: Settings, ids: list[str], waiting: dict[str, int], workers: int,
                          on_delivery: Callable[[DeliveryRecord], None] | None,
                          progress: Progress | None) -> dict[str, list[DeliveryRecord]]:
     import multiprocessing
@@ -93,7 +94,7 @@ def _ingest_in_processes(settings: Settings, ids: list[str], workers: int,
     from zhiwang.errors import ZhiwangError
 
     # the largest inbox first, so the last resource to finish is a small one
-    order = sorted(ids, key=lambda rid: -_waiting_bytes(settings, rid))
+    order = sorted(ids, key=lambda rid: -waiting[rid])
     done: dict[str, list[DeliveryRecord]] = {}
     # spawn, not fork: the parent holds DuckDB and Arrow thread pools, which a forked child may find locked
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),

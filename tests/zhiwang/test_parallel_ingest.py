@@ -60,17 +60,18 @@ def test_two_workers_ingest_what_one_process_does(tmp_path: Path, monkeypatch: p
 
 def test_a_worker_setting_that_is_not_a_number_is_explained(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from zhiwang.errors import ConfigError
-    from zhiwang.pipeline import ingest_workers
+    from zhiwang.pipeline import _waiting_bytes, ingest_workers
     from zhiwang.settings import get_settings
     from zhiwang.validation import load_valid_catalog
 
     settings = get_settings(tmp_path, CATALOG)
     catalog = load_valid_catalog(settings.catalog_dir)
+    waiting = sum(_waiting_bytes(settings, rid) for rid in catalog.resources)
     monkeypatch.setenv("ZHIWANG_INGEST_WORKERS", "two")
     with pytest.raises(ConfigError, match="ZHIWANG_INGEST_WORKERS='two'"):
-        ingest_workers(settings, catalog, list(catalog.resources))
+        ingest_workers(waiting)
     monkeypatch.setenv("ZHIWANG_INGEST_WORKERS", "auto")
-    assert ingest_workers(settings, catalog, list(catalog.resources)) == 1  # empty inboxes: not worth a process
+    assert ingest_workers(waiting) == 1  # empty inboxes: not worth a process
 
 
 def test_python_dash_m_zhiwang_ingests_with_workers(tmp_path: Path) -> None:
