@@ -136,10 +136,11 @@ def _standardized(records: pa.Table, entity: str) -> pa.Table:
     and would otherwise leave the second core idle. Every value is standardized on its own, so the rows do not
     depend on how the records were cut."""
     from entity_resolution.standardize._pool import available_cpus, map_chunks
+    from zhiwang.settings import worker_count
 
     inputs = ["record_uid", *(c for c in MATCH_INPUTS[entity] if c in records.column_names)]
     table = records.select(inputs)
-    workers = _standardize_workers(available_cpus()) if table.num_rows >= PARALLEL_MIN_RECORDS else 1
+    workers = worker_count("ZHIWANG_STANDARDIZE_WORKERS", available_cpus) if table.num_rows >= PARALLEL_MIN_RECORDS else 1
     parts: list[pa.Table] | None = None
     if workers > 1:
         size = -(-table.num_rows // workers)
@@ -166,20 +167,6 @@ def _standardize_part(part: tuple[str, pa.Table]) -> pa.Table:
     out = pa.Table.from_pandas(frame, preserve_index=False)
     # an all-empty column has no type of its own; text is what a later run will put there
     return out.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in out.schema]))
-
-
-def _standardize_workers(cpus: int) -> int:
-    import os
-
-    from zhiwang.errors import ConfigError
-
-    value = os.environ.get("ZHIWANG_STANDARDIZE_WORKERS", "").strip()
-    if not value:
-        return cpus
-    if not value.isdigit() or int(value) < 1:
-        raise ConfigError(f"ZHIWANG_STANDARDIZE_WORKERS={value!r}: set it to a whole number of processes (1 = "
-                          "standardize in this process only), or leave it unset for one per CPU (at most 2)")
-    return int(value)
 
 
 def save_pending(folder: Path, scored: Scored, entity: str) -> None:

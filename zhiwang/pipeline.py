@@ -41,18 +41,11 @@ def ingest_workers(waiting_bytes: int) -> int:
     one per core up to 4 once the inboxes hold ``PARALLEL_INGEST_BYTES``, else 1). Resources are independent
     (their own inbox, staging, quarantine and snapshot index; the ledger is SQLite with a busy timeout), as
     they are when Airflow runs each resource's DAG on its own worker."""
-    import os
-
     from entity_resolution.standardize._pool import available_cpus
-    from zhiwang.errors import ConfigError
+    from zhiwang.settings import worker_count
 
-    value = os.environ.get(INGEST_WORKERS_ENV, "auto").strip().lower() or "auto"
-    if value != "auto":
-        if not value.isdigit() or int(value) < 1:
-            raise ConfigError(f"{INGEST_WORKERS_ENV}={value!r}: set it to a whole number of processes (1 = ingest in "
-                              "this process, one resource after the other) or to auto")
-        return int(value)
-    return available_cpus(limit=4) if waiting_bytes >= PARALLEL_INGEST_BYTES else 1
+    return worker_count(INGEST_WORKERS_ENV,
+                        lambda: available_cpus(limit=4) if waiting_bytes >= PARALLEL_INGEST_BYTES else 1)
 
 
 def _waiting_bytes(settings: Settings, resource_id: str) -> int:

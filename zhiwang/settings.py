@@ -9,6 +9,7 @@ golden library's and mirrors' Delta tables live, e.g. ``s3://bucket/prefix`` (se
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,3 +90,17 @@ def get_settings(home: str | Path | None = None, catalog: str | Path | None = No
     catalog_path = Path(catalog or os.environ.get("ZHIWANG_CATALOG") or DEFAULT_CATALOG).expanduser().resolve()
     warehouse = warehouse_uri or os.environ.get("ZHIWANG_WAREHOUSE_URI") or None
     return Settings(home=home_path, catalog_dir=catalog_path, warehouse_uri=warehouse)
+
+
+def worker_count(variable: str, automatic: Callable[[], int]) -> int:
+    """The number of processes environment variable ``variable`` asks for: a whole number ≥ 1, or ``auto`` /
+    unset for ``automatic()`` (what the stage judges worth it on this machine)."""
+    from zhiwang.errors import ConfigError
+
+    value = os.environ.get(variable, "").strip().lower()
+    if value in ("", "auto"):
+        return automatic()
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{variable}={value!r}: set it to a whole number of processes (1 = only this process, "
+                          "one thing after the other) or to auto (one per CPU where it pays)")
+    return int(value)
