@@ -9,13 +9,16 @@ export GX_ANALYTICS_ENABLED := False
 
 .PHONY: setup demo test test-fast services browser lint bench clean
 
-# uv itself is pinned and installed into the venv by pip; everything else comes from uv.lock.
+# uv itself is pinned and installed into the venv by pip; everything else comes from uv.lock. Bytecode is
+# compiled at install: every worker process (ingest workers, Airflow tasks) would otherwise compile
+# Great Expectations, pandas and the rest from source at each start wherever PYTHONDONTWRITEBYTECODE is set
+# (8 s instead of 3 s per process here).
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check uv==0.13.8
 
 $(BIN)/zhiwang: $(BIN)/python pyproject.toml uv.lock
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --python $(BIN)/python -q
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --compile-bytecode --python $(BIN)/python -q
 	@touch $(BIN)/zhiwang
 
 setup: $(BIN)/zhiwang

@@ -33,7 +33,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from catalog.canonical import CANONICAL_FIELDS
-from entity_resolution.clustering import PairCodes, cluster_records
+from entity_resolution.clustering import PairCodes, cluster_records, encode_pairs
+from entity_resolution.scope import config_digest
 from entity_resolution.stable_ids import REGISTRY_SCHEMA, XREF_STATE_SCHEMA, assign_ids
 from entity_resolution.survivorship import survive
 from zhiwang import duck
@@ -41,6 +42,7 @@ from zhiwang.errors import UserError
 
 if TYPE_CHECKING:
     from catalog.models import Catalog
+    from entity_resolution.scope import Scope
     from zhiwang.settings import Settings
 
 CHANGES_SCHEMA = pa.schema([
@@ -55,13 +57,20 @@ XREF_SCHEMA = pa.schema([
 
 @dataclass
 class GoldenState:
-    """What the next run needs: the ID registry, record → ID, and the golden rows to diff against."""
+    """What the next run needs: the ID registry, record → ID, and the golden rows to diff against; for an
+    incremental resolve (entity_resolution/scope.py) also what it carries over unchanged."""
 
     entity: str
     release: int
     registry: pa.Table
     xref: pa.Table
+    """record_uid, golden_id; as saved by a resolve also match_probability and the record's signature."""
     golden: pa.Table
+    disagreements: pa.Table | None = None
+    decisions: pa.Table | None = None
+    """The stewards' decisions this state was resolved with."""
+    config: str | None = None
+    """scope.config_digest of the survivorship configuration it was resolved with."""
 
 
 @dataclass
@@ -85,9 +94,13 @@ def with_record_uid(records: pa.Table) -> pa.Table:
 
 def build_golden(entity: str, records: pa.Table, pairs: pa.Table, previous: GoldenState | None,
                  decisions: pa.Table | None, catalog: Catalog | None, *, release: int, threshold: float = 0.9,
-                 con: duckdb.DuckDBPyConnection | None = None, encoded: PairCodes | None = None) -> GoldenResult:
+                 con: duckdb.DuckDBPyConnection | None = None, encoded: PairCodes | None = None,
+                 scope: pa.Array | None = None) -> GoldenResult:
     """Resolve one entity type into its golden tables; see the module docstring. ``encoded``: the records'
-    uids and pairs as :func:`entity_resolution.clustering.encode_pairs` gives them, when the caller has it."""
+    uids and pairs as :func:`entity_resolution.clustering.encode_pairs` gives them, when the caller has it.
+    ``scope``: when ``records`` are only the affected part of the entity's records, the previous golden IDs
+    they can touch (see :func:`resolve_entity`); the golden table then holds their rows and the inactive ones,
+    and the caller adds the rows carried over."""
     if entity not in ("person", "legal_entity", "building"):
         raise UserError(f"build_golden: entity = {entity!r} is not one of person, legal_entity, building.")
     if previous is not None and previous.entity != entity:
@@ -112,23 +125,31 @@ def build_golden(entity: str, records: pa.Table, pairs: pa.Table, previous: Gold
                                     encoded=encoded)
         stats["cluster_s"], clock = time.perf_counter() - clock, time.perf_counter()
         ids = assign_ids(entity, clustered.clusters, previous.xref if previous else None,
-                         previous.registry if previous else None, release=release, con=con)
+                         previous.registry if previous else None, release=release, con=con, scope=scope)
         stats["ids_s"], clock = time.perf_counter() - clock, time.perf_counter()
-        authority = {f: catalog.authority(entity, f) for f in CANONICAL_FIELDS[entity]} if catalog else {}
-        providers = {rid: r.provider for rid, r in catalog.resources.items()} if catalog else {}
+        authority, providers = survivorship_config(entity, catalog)
         surv = survive(entity, records, ids.assignment, authority, providers=providers, con=con)
         stats["survive_s"], clock = time.perf_counter() - clock, time.perf_counter()
         golden = _golden_rows(entity, surv.values, ids.registry, previous.golden if previous else None, con)
-        xref = _xref(entity, records, ids.assignment, clustered.clusters, con)
+        xref, state_xref = _xref(entity, records, ids.assignment, clustered.clusters, con)
         changes = _changes(entity, release, ids.events, golden, previous, con)
         stats["assemble_s"] = time.perf_counter() - clock
     finally:
         if own:
             con.close()
     stats.update(clustered.stats, golden_active=surv.values.num_rows, golden_rows=golden.num_rows)
-    state = GoldenState(entity=entity, release=release, registry=ids.registry, xref=ids.assignment, golden=golden)
+    state = GoldenState(entity=entity, release=release, registry=ids.registry, xref=state_xref, golden=golden,
+                        disagreements=surv.disagreements, decisions=decisions,
+                        config=config_digest(authority, providers, threshold))
     return GoldenResult(golden=golden, xref=xref, changes=changes, redirects=ids.redirects, state=state,
                         disagreements=surv.disagreements, cut_edges=clustered.cut_edges, stats=stats)
+
+
+def survivorship_config(entity: str, catalog: Catalog | None) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Authority per canonical field and provider per resource: what survivorship reads from the catalog."""
+    authority = {f: catalog.authority(entity, f) for f in CANONICAL_FIELDS[entity]} if catalog else {}
+    providers = {rid: r.provider for rid, r in catalog.resources.items()} if catalog else {}
+    return authority, providers
 
 
 def _check_state(previous: GoldenState, con: duckdb.DuckDBPyConnection) -> None:
@@ -188,20 +209,25 @@ def _golden_rows(entity: str, values: pa.Table, registry: pa.Table, prev_golden:
 
 
 def _xref(entity: str, records: pa.Table, assignment: pa.Table, clusters: pa.Table,
-          con: duckdb.DuckDBPyConnection) -> pa.Table:
-    con.register("x_r", records.select(["record_uid", "_resource", "_record_key", "_batch_id"]))
+          con: duckdb.DuckDBPyConnection) -> tuple[pa.Table, pa.Table]:
+    """The published xref and the state's (record_uid, golden_id, match_probability and, when the records
+    carry ``_signature`` (scope.signatures), signature), row for row."""
+    signature = ", r._signature AS signature" if "_signature" in records.column_names else ""
+    con.register("x_r", records.select(["record_uid", "_resource", "_record_key", "_batch_id",
+                                        *(["_signature"] if signature else [])]))
     con.register("x_a", assignment)
     con.register("x_c", clusters.select(["record_uid", "match_probability"]))
-    xref = con.sql(f"""
+    wide = con.sql(f"""
         SELECT '{entity}' AS entity, r._resource AS resource, r._record_key AS record_key, r._batch_id AS batch_id,
-               a.golden_id, c.match_probability
-        FROM x_r r JOIN x_a a USING (record_uid) JOIN x_c c USING (record_uid)""").to_arrow_table().cast(XREF_SCHEMA)
+               a.golden_id, c.match_probability, r.record_uid{signature}
+        FROM x_r r JOIN x_a a USING (record_uid) JOIN x_c c USING (record_uid)""").to_arrow_table()
     for name in ("x_r", "x_a", "x_c"):
         con.unregister(name)
+    xref = wide.select(XREF_SCHEMA.names).cast(XREF_SCHEMA)
     # the contract: every accepted record exactly once (a lost or doubled record would corrupt the library)
     if xref.num_rows != records.num_rows or xref["golden_id"].null_count:
         raise AssertionError(f"xref has {xref.num_rows} rows for {records.num_rows} {entity} records")
-    return xref
+    return xref, wide.select(["record_uid", "golden_id", "match_probability", *(["signature"] if signature else [])])
 
 
 def _changes(entity: str, release: int, events: pa.Table, golden: pa.Table, previous: GoldenState | None,
@@ -221,6 +247,8 @@ def _updated(entity: str, release: int, values: pa.Table, previous_golden: pa.Ta
     at a time on rows aligned by golden_id: a join of both golden tables would hold two copies of a city's
     golden rows."""
     fields = CANONICAL_FIELDS[entity]
+    if values.num_rows == 0:  # an incremental resolve that affected nothing (pyarrow 23 crashes filtering
+        return CHANGES_SCHEMA.empty_table()  # the chunked arrays of an empty table below)
     old = previous_golden  # not filtered to its active rows: that would copy every column, provenance too
     where = pc.index_in(values["golden_id"], value_set=old["golden_id"].combine_chunks())
     both = pc.and_(pc.is_valid(where), pc.equal(values["status"], "active"))
@@ -252,22 +280,88 @@ def _as_text(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
 
 def resolve_entity(settings: Settings, catalog: Catalog | None, entity: str, records: pa.Table, pairs: pa.Table, *,
                    release: int, threshold: float = 0.9, review_band: tuple[float, float] = (0.5, 0.9),
-                   constraints: pa.Table | None = None, encoded: PairCodes | None = None) -> GoldenResult:
+                   identifier_constraints: bool = False, encoded: PairCodes | None = None,
+                   fingerprints: pa.ChunkedArray | pa.Array | None = None,
+                   pairs_release: int | None = None) -> GoldenResult:
     """The resolve stage for one entity as the pipeline runs it: previous state and stewards' decisions in,
-    golden tables out, this run's uncertain pairs queued for review. ``constraints`` are no-match decisions
-    the data proves (see constraints.py), applied after the stewards' own. Save ``result.state`` with
-    :func:`save_state` only once the release is published, so a failed publish does not advance the IDs."""
+    golden tables out, this run's uncertain pairs queued for review. Save ``result.state`` with
+    :func:`save_state` only once the release is published, so a failed publish does not advance the IDs.
+
+    ``identifier_constraints``: add the no-match decisions the data proves (constraints.py) after the
+    stewards' own. ``fingerprints`` (incremental.fingerprints of the records) and ``pairs_release`` (the
+    release whose pairs ``pairs`` were derived from by incremental matching; None when scored afresh) let it
+    resolve only the records the delivery can affect and carry the other golden rows over (scope.py)."""
+    from entity_resolution import scope as sc
+    from entity_resolution.constraints import identifier_conflicts
     from entity_resolution.review import decisions_table, enqueue_uncertain
 
+    records = with_record_uid(records)
     previous = load_state(state_dir(settings, entity))
     decisions = decisions_table(settings, entity)
+    encoded = encoded if encoded is not None else encode_pairs(records.column("record_uid"), pairs)
+    if fingerprints is not None:
+        records = records.append_column("_signature", sc.signatures(records, fingerprints))
+    plan = None
+    if (fingerprints is not None and previous is not None and pairs_release == previous.release
+            and previous.config == config_digest(*survivorship_config(entity, catalog), threshold)):
+        plan = sc.plan(records, records.column("_signature"), encoded, pairs, previous, decisions, threshold=threshold)
+    part, part_pairs, part_encoded = records, pairs, encoded
+    if plan is not None:
+        part = records.filter(pa.array(plan.affected))
+        known = (encoded.left >= 0) & (encoded.right >= 0)
+        inside = known & plan.affected[np.where(known, encoded.left, 0)] & plan.affected[np.where(known, encoded.right, 0)]
+        part_pairs = pairs.filter(pa.array(inside))
+        part_encoded = encode_pairs(part.column("record_uid"), part_pairs)
+    rules = decisions
+    constraints = identifier_conflicts(entity, part, part_pairs, threshold=threshold, encoded=part_encoded) \
+        if identifier_constraints else None
     if constraints is not None and constraints.num_rows:  # stewards' decisions first: theirs win a conflict
-        decisions = pa.concat_tables([decisions, constraints.select(decisions.column_names).cast(decisions.schema)])
-    result = build_golden(entity, records, pairs, previous, decisions, catalog, release=release, threshold=threshold,
-                          encoded=encoded)
-    result.stats["review_open"] = enqueue_uncertain(settings, entity, pairs, with_record_uid(records),
+        rules = pa.concat_tables([decisions, constraints.select(decisions.column_names).cast(decisions.schema)])
+    result = build_golden(entity, part, part_pairs, previous, rules, catalog, release=release, threshold=threshold,
+                          encoded=part_encoded, scope=plan.golden_ids if plan is not None else None)
+    result.state.decisions = decisions  # the stewards' own: the constraints are derived again each run
+    if plan is not None:
+        _carry_over(entity, result, previous, plan, records)
+    result.stats.update(identifier_conflicts=constraints.num_rows if constraints is not None else 0,
+                        resolved_records=part.num_rows, resolve_mode="incremental" if plan is not None else "full")
+    result.stats["review_open"] = enqueue_uncertain(settings, entity, pairs, records,
                                                     lower=review_band[0], upper=review_band[1])
     return result
+
+
+def _carry_over(entity: str, result: GoldenResult, previous: GoldenState, plan: Scope, records: pa.Table) -> None:
+    """Complete ``result``, resolved over the affected records only, with the previous state's rows of every
+    golden ID the run could not change (their records, pairs and decisions are the same: scope.py)."""
+    old = previous.golden
+    keep = pc.and_(pc.equal(old.column("status"), "active"),
+                   pc.invert(pc.is_in(old.column("golden_id"), value_set=plan.golden_ids)))
+    carried = old.filter(pc.fill_null(keep, False)).cast(result.golden.schema)
+    result.golden = pa.concat_tables([result.golden, carried])
+    result.state.golden = result.golden
+    # xref rows of the unaffected records: their golden ID and probability as the previous state has them
+    rest = records.filter(pa.array(~plan.affected))
+    old_x = previous.xref
+    where = pc.index_in(rest.column("record_uid"), value_set=old_x.column("record_uid").combine_chunks())
+    if where.null_count:  # plan() only leaves records it found unchanged in the previous state
+        raise AssertionError(f"{entity}: {where.null_count} carried record(s) are missing from the previous state")
+    golden_id, probability = old_x.column("golden_id").take(where), old_x.column("match_probability").take(where)
+    xref = pa.table({"entity": pa.array([entity] * rest.num_rows, pa.string()), "resource": rest.column("_resource"),
+                     "record_key": rest.column("_record_key"), "batch_id": rest.column("_batch_id"),
+                     "golden_id": golden_id, "match_probability": probability}).cast(XREF_SCHEMA)
+    result.xref = pa.concat_tables([result.xref, xref])
+    carried_x = pa.table({"record_uid": rest.column("record_uid"), "golden_id": golden_id,
+                          "match_probability": probability, "signature": rest.column("_signature")})
+    result.state.xref = pa.concat_tables([result.state.xref, carried_x.cast(result.state.xref.schema)])
+    if result.xref.num_rows != records.num_rows:
+        raise AssertionError(f"xref has {result.xref.num_rows} rows for {records.num_rows} {entity} records")
+    # the correction loop lists every disagreement of the release, in the order a full resolve gives
+    before = previous.disagreements
+    kept = before.filter(pc.invert(pc.is_in(before.column("golden_id"), value_set=plan.golden_ids)))
+    result.disagreements = pa.concat_tables([result.disagreements, kept.cast(result.disagreements.schema)]).sort_by(
+        [("golden_id", "ascending"), ("field", "ascending"), ("resource", "ascending"), ("record_key", "ascending")])
+    result.state.disagreements = result.disagreements
+    result.stats.update(golden_active=pc.sum(pc.equal(result.golden.column("status"), "active")).as_py() or 0,
+                        golden_rows=result.golden.num_rows)
 
 
 # -- persisted state -------------------------------------------------------------------------------------
@@ -285,7 +379,10 @@ def save_state(directory: Path, state: GoldenState) -> None:
     pq.write_table(state.registry, tmp / "registry.parquet")
     pq.write_table(state.xref, tmp / "xref.parquet")
     pq.write_table(state.golden, tmp / "golden.parquet")
-    (tmp / "state.json").write_text(json.dumps({"entity": state.entity, "release": state.release}))
+    for name in ("disagreements", "decisions"):
+        if getattr(state, name) is not None:
+            pq.write_table(getattr(state, name), tmp / f"{name}.parquet")
+    (tmp / "state.json").write_text(json.dumps({"entity": state.entity, "release": state.release, "config": state.config}))
     replace_dir(tmp, directory)
 
 
@@ -313,7 +410,12 @@ def load_state(directory: Path) -> GoldenState | None:
     if not meta.exists():
         return None
     info = json.loads(meta.read_text())
+    xref = pq.read_table(directory / "xref.parquet")
+    optional = {n: pq.read_table(directory / f"{n}.parquet") if (directory / f"{n}.parquet").exists() else None
+                for n in ("disagreements", "decisions")}
     return GoldenState(entity=info["entity"], release=int(info["release"]),
                        registry=pq.read_table(directory / "registry.parquet").cast(REGISTRY_SCHEMA),
-                       xref=pq.read_table(directory / "xref.parquet").cast(XREF_STATE_SCHEMA),
-                       golden=pq.read_table(directory / "golden.parquet"))
+                       # states saved before signatures hold the two columns only (then the next resolve is full)
+                       xref=xref.cast(pa.schema([*XREF_STATE_SCHEMA, *(f for f in xref.schema
+                                                                      if f.name not in XREF_STATE_SCHEMA.names)])),
+                       golden=pq.read_table(directory / "golden.parquet"), config=info.get("config"), **optional)

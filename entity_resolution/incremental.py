@@ -58,6 +58,10 @@ class Scored:
     mode: str
     """full | incremental"""
     rescored: int
+    fingerprints: pa.ChunkedArray | None = None
+    """:func:`fingerprints` of the records, in their order."""
+    cache_release: int | None = None
+    """incremental: the release whose pairs the unchanged records' pairs were kept from."""
 
 
 def cache_dir(settings: Settings, entity: str) -> Path:
@@ -89,18 +93,21 @@ def score(settings: Settings, entity: str, records: pa.Table, *, threshold: floa
     records = records.append_column("fingerprint", fingerprints(entity, records))
     cache = _load(settings, entity, model_sha)
     if cache is not None:
-        old_matching, old_pairs = cache
+        old_matching, old_pairs, cache_release = cache
         # Arrow hash sets, not Python sets: a city has millions of records
         unchanged = pc.is_in(_keys(records.column("record_uid"), records.column("fingerprint")),
                              value_set=_keys(old_matching.column("unique_id"), old_matching.column("fingerprint")))
         changed = records.num_rows - pc.sum(unchanged).as_py() if records.num_rows else 0
         if changed <= FULL_RESCORE_SHARE * max(records.num_rows, 1):
-            return _incremental(entity, records, unchanged, changed, old_matching, old_pairs, model, decisive,
-                                threshold)
+            scored = _incremental(entity, records, unchanged, changed, old_matching, old_pairs, model, decisive,
+                                  threshold)
+            scored.fingerprints, scored.cache_release = records.column("fingerprint"), cache_release
+            return scored
     matching = _standardized(records, entity)
     pairs = get_backend().predict(model, matching.drop_columns(["fingerprint"]), None, decisive=decisive,
                                   threshold=threshold)
-    return Scored(pairs=pairs, matching=matching, mode="full", rescored=records.num_rows)
+    return Scored(pairs=pairs, matching=matching, mode="full", rescored=records.num_rows,
+                  fingerprints=records.column("fingerprint"))
 
 
 def _keys(uids: pa.ChunkedArray, fingerprints: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -169,13 +176,14 @@ def _standardize_part(part: tuple[str, pa.Table]) -> pa.Table:
     return out.cast(pa.schema([pa.field(f.name, pa.string()) if pa.types.is_null(f.type) else f for f in out.schema]))
 
 
-def save_pending(folder: Path, scored: Scored, entity: str) -> None:
-    """Keep this run's matching rows and pairs beside its pending golden tables."""
+def save_pending(folder: Path, scored: Scored, entity: str, release: int) -> None:
+    """Keep this run's matching rows and pairs beside its pending golden tables (of ``release``)."""
     _, _, model_sha = _model(entity)
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(scored.matching, folder / "matching.parquet")
     pq.write_table(scored.pairs, folder / "pairs.parquet")
     (folder / "model.sha256").write_text(model_sha, encoding="utf-8")
+    (folder / "release").write_text(str(release), encoding="utf-8")
 
 
 def promote(settings: Settings, entity: str, pending: Path) -> None:
@@ -189,11 +197,13 @@ def promote(settings: Settings, entity: str, pending: Path) -> None:
     replace_dir(pending, target)  # moved, not copied: the pending folder goes once the release is out
 
 
-def _load(settings: Settings, entity: str, model_sha: str) -> tuple[pa.Table, pa.Table] | None:
+def _load(settings: Settings, entity: str, model_sha: str) -> tuple[pa.Table, pa.Table, int | None] | None:
     folder = cache_dir(settings, entity)
     try:
         if (folder / "model.sha256").read_text(encoding="utf-8") != model_sha:
             return None  # a retrained model scores differently: start afresh
-        return pq.read_table(folder / "matching.parquet"), pq.read_table(folder / "pairs.parquet")
+        release = (folder / "release").read_text(encoding="utf-8").strip() if (folder / "release").exists() else ""
+        return (pq.read_table(folder / "matching.parquet"), pq.read_table(folder / "pairs.parquet"),
+                int(release) if release.isdigit() else None)
     except FileNotFoundError:
         return None

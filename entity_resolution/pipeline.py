@@ -22,8 +22,6 @@ import pyarrow.parquet as pq
 from catalog.canonical import ENTITY_TYPES
 from entity_resolution import incremental
 from entity_resolution.backends import PAIRS_SCHEMA
-from entity_resolution.clustering import encode_pairs
-from entity_resolution.constraints import identifier_conflicts
 from entity_resolution.sources import load_source_records
 from zhiwang.metering import stage
 
@@ -73,16 +71,17 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
         matched = incremental.score(settings, entity, records) if records.num_rows >= 2 else None
         pairs = matched.pairs if matched is not None else PAIRS_SCHEMA.empty_table()
         mode, rescored = (matched.mode, matched.rescored) if matched is not None else ("none", 0)
+        fingerprints = matched.fingerprints if matched is not None else None
+        pairs_release = matched.cache_release if matched is not None and matched.mode == "incremental" else None
         if matched is not None:  # the matching rows are kept for the next run, not needed for this one
-            incremental.save_pending(tmp / "match", matched, entity)
+            incremental.save_pending(tmp / "match", matched, entity, release)
         del matched
         _release_memory()
     with stage(f"{entity}:cluster+survive", rows=records.num_rows) as survive:
-        encoded = encode_pairs(records.column("record_uid"), pairs)  # clustered twice: encoded once
-        constraints = identifier_conflicts(entity, records, pairs, threshold=CLUSTER_THRESHOLD, encoded=encoded)
         result = resolve_entity(settings, catalog, entity, records, pairs, release=release,
-                                threshold=CLUSTER_THRESHOLD, constraints=constraints, encoded=encoded)
-        del encoded
+                                threshold=CLUSTER_THRESHOLD, identifier_constraints=True, fingerprints=fingerprints,
+                                pairs_release=pairs_release)
+        del fingerprints
     with stage(f"{entity}:charts") as charts:
         if records.num_rows >= 2:
             from entity_resolution.charts import write_charts
@@ -95,7 +94,8 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     info = {
         "entity": entity, "release": release, "records": records.num_rows, "pairs": pairs.num_rows,
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
-        "match_mode": mode, "rescored": rescored, "identifier_conflicts": constraints.num_rows,
+        "match_mode": mode, "rescored": rescored, "identifier_conflicts": result.stats["identifier_conflicts"],
+        "resolve_mode": result.stats["resolve_mode"], "resolved_records": result.stats["resolved_records"],
         "timings": {"load": load.seconds, "match": match.seconds, "cluster+survive": survive.seconds,
                     "charts": charts.seconds, "save": saving.seconds},
     }
@@ -156,7 +156,7 @@ def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: 
     for entity in ENTITY_TYPES:
         info = resolve_entity_stage(settings, catalog, entity, release)
         outcome.counts[entity] = {k: info[k] for k in ("records", "pairs", "golden_active", "review_open",
-                                                       "match_mode", "rescored")}
+                                                       "match_mode", "rescored", "resolve_mode", "resolved_records")}
         outcome.timings.update({f"{entity}:{k}": v for k, v in info["timings"].items()})
     published = publish_stage(settings, catalog, release, note=note)
     outcome.release = published["release"]

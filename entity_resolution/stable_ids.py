@@ -66,8 +66,13 @@ def mint_id(entity: str, smallest_uid: str, salt: int = 0) -> str:
 
 
 def assign_ids(entity: str, clusters: pa.Table, previous_xref: pa.Table | None, previous_registry: pa.Table | None,
-               *, release: int, con: duckdb.DuckDBPyConnection | None = None) -> IdAssignment:
-    """Give every cluster a golden ID, keeping previous IDs by overlap; see the module docstring."""
+               *, release: int, con: duckdb.DuckDBPyConnection | None = None,
+               scope: pa.Array | None = None) -> IdAssignment:
+    """Give every cluster a golden ID, keeping previous IDs by overlap; see the module docstring.
+
+    ``scope``: when ``clusters`` hold only part of the records (entity_resolution/scope.py), the previous IDs
+    those records can touch; only these may be retired. The registry still comes back whole, and new IDs
+    still avoid every ID it holds."""
     own = con is None
     con = con or duck.connect()
     try:
@@ -76,6 +81,9 @@ def assign_ids(entity: str, clusters: pa.Table, previous_xref: pa.Table | None, 
                      else XREF_STATE_SCHEMA.empty_table())
         con.register("preg", previous_registry.select(REGISTRY_SCHEMA.names).cast(REGISTRY_SCHEMA)
                      if previous_registry is not None else REGISTRY_SCHEMA.empty_table())
+        con.register("pscope", pa.table({"golden_id": (scope if scope is not None else pa.array([], pa.string()))
+                                         .cast(pa.string())}))
+        in_scope = "AND golden_id IN (SELECT golden_id FROM pscope)" if scope is not None else ""
         con.execute("""
             CREATE OR REPLACE TEMP TABLE cl AS SELECT cluster_id, min(record_uid) AS min_uid FROM cl_in GROUP BY 1;
             CREATE OR REPLACE TEMP TABLE ov AS
@@ -108,7 +116,7 @@ def assign_ids(entity: str, clusters: pa.Table, previous_xref: pa.Table | None, 
             WITH ids AS (SELECT cluster_id, golden_id FROM claim WHERE rn = 1
                          UNION ALL SELECT cluster_id, golden_id FROM minted)
             SELECT c.record_uid, ids.golden_id FROM cl_in c JOIN ids USING (cluster_id)""").to_arrow_table()
-        events = con.sql("""
+        events = con.sql(f"""
             SELECT golden_id, CASE WHEN split_from IS NULL THEN 'new' ELSE 'split' END AS change, split_from AS related_id
             FROM minted
             UNION ALL
@@ -116,6 +124,7 @@ def assign_ids(entity: str, clusters: pa.Table, previous_xref: pa.Table | None, 
             WHERE m.rn > 1
             UNION ALL
             SELECT golden_id, 'retired', NULL FROM preg WHERE status = 'active' AND golden_id NOT IN (SELECT golden_id FROM ov)
+                {in_scope}
             ORDER BY 1""").to_arrow_table().cast(EVENTS_SCHEMA)
         con.register("ev", events)
         registry = con.sql(f"""
@@ -136,7 +145,7 @@ def assign_ids(entity: str, clusters: pa.Table, previous_xref: pa.Table | None, 
         else:  # a caller's connection keeps nothing of ours
             con.execute("DROP TABLE IF EXISTS cl; DROP TABLE IF EXISTS ov; DROP TABLE IF EXISTS main_part; "
                         "DROP TABLE IF EXISTS claim; DROP TABLE IF EXISTS fresh")
-            for name in ("cl_in", "px", "preg", "minted", "ev"):
+            for name in ("cl_in", "px", "preg", "pscope", "minted", "ev"):
                 con.unregister(name)
 
 
