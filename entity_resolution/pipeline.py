@@ -90,7 +90,9 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     with stage(f"{entity}:save") as saving:
         for name in ("golden", "xref", "changes", "disagreements"):
             pq.write_table(getattr(result, name), tmp / f"{name}.parquet")
-        save_state(tmp / "state", result.state)
+        same = {n: tmp / f"{n}.parquet" for n in ("golden", "disagreements")
+                if getattr(result.state, n) is getattr(result, n)}  # the state keeps them: linked, not written twice
+        save_state(tmp / "state", result.state, written=same)
     info = {
         "entity": entity, "release": release, "records": records.num_rows, "pairs": pairs.num_rows,
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
@@ -192,19 +194,17 @@ def _write_disagreements(settings: Settings, release: int, tables: dict[str, pa.
     standardized go back to their provider (formatting differences are not errors to correct)."""
     import csv
     import io
-    from itertools import repeat
 
     import numpy as np
     import pyarrow.compute as pc
 
     headers = {"golden_id": "主数据编码", "field": "字段", "authoritative_resource": "权威来源",
                "authoritative_value": "权威值", "resource": "本部门资源", "record_key": "记录标识", "value": "本部门值"}
-    from entity_resolution.disagreements import material_mask
-    from entity_resolution.standardize._vector import python_values
+    from entity_resolution.disagreements import csv_lines, material_mask, text_column
 
     # provider → (entity, its material rows from that provider), in the order the rows come; a provider's
-    # file lists them in that order. Columns go to Python whole and rows to csv in one writerows: no Python
-    # step per row but the masking of identifier values.
+    # file lists them in that order. Arrow builds the lines (csv_lines writes what csv.writer would): no
+    # Python step per row but the masking of identifier values.
     by_provider: dict[str, list[tuple[str, pa.Table]]] = {}
     for entity, table in tables.items():
         if not table.num_rows:
@@ -230,31 +230,34 @@ def _write_disagreements(settings: Settings, release: int, tables: dict[str, pa.
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"disagreements_release{release}.csv"
         tmp = path.with_suffix(".csv.partial")
-        with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-            text = io.StringIO()  # encoded in one write, not row by row
-            writer = csv.writer(text)
-            writer.writerow(["实体", *headers.values(), "说明"])
+        with open(tmp, "wb") as fh:
+            header = io.StringIO()
+            csv.writer(header).writerow(["实体", *headers.values(), "说明"])
+            fh.write(header.getvalue().encode("utf-8-sig"))  # the BOM, then the header
             for entity, rows in parts:
-                columns = [python_values(rows.column(k)) if k in rows.column_names else [None] * rows.num_rows
-                           for k in headers]
-                for i, k in enumerate(headers):
-                    if k.endswith("value"):
-                        columns[i] = _mask_if_identifier(rows.column("field"), columns[i])
-                writer.writerows(zip(repeat(entity), *columns, repeat(note)))
-            fh.write(text.getvalue())
+                columns = []
+                for k in headers:
+                    column, is_text = text_column(rows, k)
+                    if k.endswith("value") and is_text:  # only text is masked (a number is no identifier)
+                        column = _mask_if_identifier(rows.column("field"), column)
+                    columns.append(column)
+                fh.write(csv_lines([entity, *columns, note]))
         os.replace(tmp, path)
     return sum(rows.num_rows for parts in by_provider.values() for _, rows in parts)
 
 
-def _mask_if_identifier(fields: pa.ChunkedArray, values: list[Any]) -> list[Any]:
-    """``values`` (in place) with the text of identifier fields masked (440304********1234), row by row."""
-    import numpy as np
+def _mask_if_identifier(fields: pa.ChunkedArray, values: pa.Array) -> pa.Array:
+    """``values`` (text) with the text of identifier fields masked (440304********1234), row for row."""
     import pyarrow.compute as pc
 
+    from entity_resolution.standardize._vector import python_values
     from quality.quarantine import mask_value
 
     identifier = pc.is_in(fields.cast(pa.string()), value_set=pa.array(["id_number", "legal_rep_id_number", "phone"]))
-    for i in np.flatnonzero(pc.fill_null(identifier, False).to_numpy()).tolist():
-        if isinstance(values[i], str):
-            values[i] = mask_value(values[i])
-    return values
+    rows = pc.and_(pc.fill_null(identifier, False), values.is_valid())
+    if isinstance(rows, pa.ChunkedArray):
+        rows = rows.combine_chunks()
+    if not pc.any(rows).as_py():
+        return values
+    masked = [mask_value(v) for v in python_values(values.filter(rows))]
+    return pc.replace_with_mask(values, rows, pa.array(masked, pa.string()))

@@ -155,20 +155,31 @@ def fold_chunk(values: list[str]) -> list[str]:
 
     A flat's address is mostly its building's text and ``<digits>栋<digits>室`` (82% of a 100k city's
     addresses, on 3.2k texts before the suffix), and such a text folds as its head folds, followed by the
-    suffix unchanged, under the conditions :func:`_fold_heads` checks; so each head is folded once.
-    (Arrow's NFKC, case and regex kernels were tried for the fold and were slower: most texts skip the
-    Python steps' regexes through their cheap tests, and a quarter need the numeral step anyway.)"""
+    suffix unchanged, under the conditions :func:`_fold_heads` checks; so each head is folded once (and kept
+    for the next call, :data:`_HEAD_CACHE`). The same holds without 室, with a floor in numerals (2栋五楼02室)
+    and with 幢, 座 or 号楼 for 栋 after a head that cannot continue a building number
+    (:func:`_suffix_folds_alone`), the suffix then folding alone (:func:`_fold_suffix`: 2栋5楼02室): the
+    spellings the correction loop compares. (Arrow's NFKC, case and regex kernels were tried for the fold and
+    were slower: most texts skip the Python steps' regexes through their cheap tests, and a quarter need the
+    numeral step anyway.)"""
     starts = [_room_suffix_start(value) for value in values] if _suffix_is_folded() else [0] * len(values)
-    heads = _fold_heads({value[:start] for value, start in zip(values, starts, strict=True) if start})
+    heads = _folded_heads({value[:start] for value, start in zip(values, starts, strict=True) if start})
     out: list[str | None] = []
     rest: list[int] = []
     for i, (value, start) in enumerate(zip(values, starts, strict=True)):
         head = heads.get(value[:start]) if start else None
+        if head is not None:
+            suffix = value[start:]
+            if "栋" not in suffix or "楼" in suffix:  # not <digits>栋<digits>[室], which is its own fold
+                # 幢, 座 or 号楼 become 栋 only after a head that cannot continue the building number
+                alone = suffix.lstrip(_DIGIT_CHARS).startswith("栋") or _suffix_folds_alone(head)
+                suffix = _fold_suffix(suffix) if alone else None
+                head = None if suffix is None else head
         if head is None:
             rest.append(i)
             out.append(None)
         else:
-            out.append(head + value[start:])
+            out.append(head + suffix)
     for i, text in zip(rest, _fold_all([values[i] for i in rest]), strict=True):
         out[i] = text
     return out  # type: ignore[return-value]  # every None was replaced
@@ -179,42 +190,111 @@ def _fold_all(values: list[str]) -> list[str]:
 
 
 def _room_suffix_start(value: str) -> int:
-    """Where ``<digits>栋<digits>室`` (ASCII digits, as many as there are) ends the text, or 0 when it does
-    not or nothing comes before it. (A loop from the end: a regex search tries every position.)"""
-    if not value.endswith("室"):
+    """Where ``<digits><marker>[<numerals>楼]<digits>`` and an optional 室 (ASCII digits, as many as there
+    are; the marker 栋, 幢, 座 or 号楼; the floor's numerals 一 … 十) ends the text, or 0 when it does not or
+    nothing comes before it. (A loop from the end: a regex search tries every position.)"""
+    end = len(value) - 1 if value.endswith("室") else len(value)
+    mark = end
+    while mark and value[mark - 1] in _ASCII_DIGITS:
+        mark -= 1
+    if mark == end or mark < 2:  # no room digits, or nothing before them but (part of) a marker
         return 0
-    mark = value.rfind("栋", 0, len(value) - 1)
-    room = value[mark + 1: -1]
-    if mark <= 0 or not (room.isascii() and room.isdigit()):
+    if value[mark - 1] == "楼" and value[mark - 2] in _FLOOR_NUMERALS:  # a floor: 五楼, 二十一楼
+        mark -= 2
+        while mark and value[mark - 1] in _FLOOR_NUMERALS:
+            mark -= 1
+        if mark < 2:
+            return 0
+    if value[mark - 1] in _ONE_CHAR_MARKS:
+        mark -= 1
+    elif value[mark - 2: mark] == "号楼":
+        mark -= 2
+    else:
         return 0
     start = mark
     while start and value[start - 1] in _ASCII_DIGITS:
         start -= 1
-    return start if start < mark else 0
+    return start if 0 < start < mark else 0
 
 
-_ASCII_DIGITS = frozenset("0123456789")
+_DIGIT_CHARS = "0123456789"
+_ASCII_DIGITS = frozenset(_DIGIT_CHARS)
+_ONE_CHAR_MARKS = frozenset("栋幢座")
+_FLOOR_NUMERALS = frozenset("一二三四五六七八九十")
+_SUFFIX_WORD = re.compile(r"[^0-9]+")
 _NO_HEAD_END = frozenset(CN_NUMERAL_CHARS + "第")
+_CONTINUES_NUMBER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
+"""Characters after which _BUILDING_NUMBER does not start a building number (its look-behind)."""
+
+
+@lru_cache(maxsize=65_536)
+def _fold_suffix(suffix: str) -> str | None:
+    """How a suffix :func:`_room_suffix_start` found folds after a head (see :func:`_fold_heads`): its floor
+    in digits, 幢, 座 or 号楼 made 栋 (:func:`fold_chunk` takes that only after a head
+    :func:`_suffix_folds_alone` accepts); None when OpenCC would change one of its words (the text between
+    its digits), which the argument needs it to leave alone. Cached: suffixes repeat across estates."""
+    if not all(_simplified_word(word) for word in _SUFFIX_WORD.findall(suffix)):
+        return None
+    return _fold_simplified(suffix)
+
+
+@lru_cache(maxsize=4096)
+def _simplified_word(word: str) -> bool:
+    return to_simplified(word) == word
+
+
+def _suffix_folds_alone(folded_head: str) -> bool:
+    """A suffix with 幢, 座 or 号楼 folds to ``<digits>栋…`` after this folded head: _BUILDING_NUMBER
+    starts at the suffix's first digit only when the character before it is not one its look-behind refuses,
+    and no match can start inside the head and run into the suffix unless the head ends in a digit (any
+    decimal digit: ``\\d`` is Unicode)."""
+    last = folded_head[-1:]
+    return bool(last) and last not in _CONTINUES_NUMBER and not last.isdecimal()
 
 
 @lru_cache(maxsize=1)
 def _suffix_is_folded() -> bool:
-    """The suffix is its own fold when OpenCC leaves 栋 and 室 alone (digits never change)."""
-    return to_simplified("栋") == "栋" and to_simplified("室") == "室"
+    """The suffix's characters are their own fold when OpenCC leaves the markers and 室 alone (digits
+    never change)."""
+    return all(to_simplified(mark) == mark for mark in ("栋", "幢", "座", "号楼", "室"))
+
+
+_HEAD_CACHE: dict[str, str | None] = {}
+"""Raw head → its fold, None where :func:`_fold_heads` leaves it out; kept across :func:`fold_chunk`
+calls, since a city's distinct addresses come in chunks and every chunk holds most of the city's heads."""
+_HEAD_CACHE_MAX = 100_000
+
+
+def _folded_heads(heads: set[str]) -> dict[str, str | None]:
+    """The cache of folded heads, holding every head of ``heads``."""
+    new = heads.difference(_HEAD_CACHE)
+    if new:
+        if len(_HEAD_CACHE) + len(new) > _HEAD_CACHE_MAX:
+            _HEAD_CACHE.clear()
+            new = heads
+        folded = _fold_heads(new)
+        _HEAD_CACHE.update({head: folded.get(head) for head in new})
+    return _HEAD_CACHE
 
 
 def _fold_heads(heads: set[str]) -> dict[str, str]:
-    """``fold_address(head)`` for each raw head H after which ``fold_address(H + S) == fold_address(H) + S``
-    for every suffix S that :func:`_room_suffix_start` finds; heads it cannot promise that for are left out.
+    """``fold_address(head)`` for each raw head H after which ``fold_address(H + S)`` is ``fold_address(H)``
+    and S (its marker made 栋 where :func:`fold_chunk` allows it) for every suffix S that
+    :func:`_room_suffix_start` finds; heads it cannot promise that for are left out.
 
-    Why, step by step, for S of ASCII digits, 栋 and 室: NFKC, the dash and case steps act per character
-    here (a digit is a starter nothing composes with). OpenCC converts whole texts, and H + S converts as H
-    then S when H alone is converted too (H has a Han character, else to_simplified skips it) and no
-    dictionary key holds an ASCII character (none of OpenCC 1.4.2's t2s dictionaries does:
-    test_er_standardize_speed dumps them to check). Noise removal is per character. Of
-    the rewrites after it, numerals count only before a marker or at the end (so the folded head must not end
-    in a numeral), 第 goes only before a digit (so it must not end in 第), a building letter needs a
-    letter before its marker, and a numbered building in S is 栋 already, which its rewrite keeps."""
+    Why, step by step, for S of ASCII digits, a marker (栋, 幢, 座, 号楼), a floor (一 … 十 and 楼) and 室:
+    NFKC, the dash and case steps act per character here (a digit is a starter nothing composes with).
+    OpenCC converts whole texts, and H + S converts as H then S when H alone is converted too (H has a Han
+    character, else to_simplified skips it) and no dictionary key holds an ASCII character (none of OpenCC
+    1.4.2's t2s dictionaries does: test_er_standardize_speed dumps them to check), so a phrase in S lies
+    within one of its words (the text between digits), which :func:`_suffix_is_folded` and
+    :func:`_fold_suffix` check OpenCC leaves alone. Noise removal is per character. Of the rewrites after
+    it, numerals count only before a marker or at the end (so the folded head must not end in a numeral;
+    S's floor, between its marker and 楼, converts as it does alone), 第 goes only before a digit (so H must
+    not end in 第), a building letter needs a letter before its marker, and a numbered building in S is 栋
+    already, which its rewrite keeps, or becomes 栋 where :func:`_suffix_folds_alone` says so (fold_chunk
+    checks it). S's 幢, 座 or 号楼 may switch that rewrite on for H + S when H alone does not: it then finds
+    in H only ``<digits>栋``, which it keeps; and after the floor's conversion S holds no 栋楼."""
     widths = {h: w for h in heads if "\n" not in h and _HAN.search(w := _fold_width(h)) is not None}
     simplified = to_simplified_many(list(widths.values()))
     out = {}
@@ -368,7 +448,8 @@ def parse_addresses(values: Column, *, columns: list[str] | None = None, workers
     the chunks are shared with ``workers - 1`` helper processes (default :data:`DEFAULT_WORKERS`, at most the
     CPUs this process may use); the result does not depend on ``workers``. Each distinct folded text is then
     parsed by :func:`_parse_many`, which runs the Python rules once per distinct head and tail.
-    Only one chunk of distinct values is held as Python objects at a time (per process)."""
+    Only one chunk of distinct values is held as Python objects at a time (per process). A dictionary
+    array's dictionary serves as the distinct values when it can (:func:`_dictionary_as_given`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -379,9 +460,12 @@ def parse_addresses(values: Column, *, columns: list[str] | None = None, workers
     if unknown:
         raise ValueError(f"parse_addresses: unknown columns {unknown}; choose from {ADDRESS_COLUMNS}")
     arrow = _as_arrow(values)
-    if pa.types.is_dictionary(arrow.type):
-        arrow = arrow.cast(arrow.type.value_type)
-    encoded = pc.dictionary_encode(arrow)
+    if _dictionary_as_given(arrow):
+        encoded = arrow  # the caller's distinct values: hashing them again cost a tenth of the parse
+    else:
+        if pa.types.is_dictionary(arrow.type):
+            arrow = arrow.cast(arrow.type.value_type)
+        encoded = pc.dictionary_encode(arrow)
     dictionary = encoded.dictionary
 
     def chunks() -> Iterator[list[str]]:
@@ -405,6 +489,15 @@ def parse_addresses(values: Column, *, columns: list[str] | None = None, workers
     # texts that fold alike (广东省… and …, full and half width) are parsed once
     texts = pc.dictionary_encode(pa.concat_arrays(parts) if parts else pa.array([], pa.string()))
     return _parse_many(texts.dictionary, names).take(texts.indices.take(encoded.indices))  # null stays null
+
+
+def _dictionary_as_given(arrow: pa.Array) -> bool:
+    """A dictionary array whose dictionary can be parsed entry by entry as it is: no null entry, and no more
+    entries than rows (a repeated or unused entry costs its parse only; each row still gets its entry's)."""
+    import pyarrow as pa
+
+    return (isinstance(arrow, pa.DictionaryArray) and arrow.dictionary.null_count == 0
+            and len(arrow.dictionary) <= len(arrow))
 
 
 _TAIL_RUN = "^[" + "".join(f"\\x{{{ord(c):x}}}" for c in sorted(_TAIL_CHARS)) + "]*"
