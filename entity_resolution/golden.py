@@ -198,6 +198,8 @@ def _golden_rows(entity: str, values: pa.Table, registry: pa.Table, prev_golden:
     if inactive_ids.num_rows == 0:
         return active
     con.register("g_inact", inactive_ids)
+    if prev_golden is not None:  # only the inactive rows: DuckDB imports a city's provenance maps slowly
+        prev_golden = prev_golden.filter(pc.is_in(prev_golden["golden_id"], value_set=inactive_ids["golden_id"]))
     con.register("g_prev", (prev_golden if prev_golden is not None else active.schema.empty_table()).cast(active.schema))
     cols = ", ".join(f'p."{f}"' for f in fields)
     inactive = con.sql(f"""
@@ -339,12 +341,11 @@ def _carry_over(entity: str, result: GoldenResult, previous: GoldenState, plan: 
     result.golden = pa.concat_tables([result.golden, carried])
     result.state.golden = result.golden
     # xref rows of the unaffected records: their golden ID and probability as the previous state has them
-    rest = records.filter(pa.array(~plan.affected))
-    old_x = previous.xref
-    where = pc.index_in(rest.column("record_uid"), value_set=old_x.column("record_uid").combine_chunks())
-    if where.null_count:  # plan() only leaves records it found unchanged in the previous state
-        raise AssertionError(f"{entity}: {where.null_count} carried record(s) are missing from the previous state")
-    golden_id, probability = old_x.column("golden_id").take(where), old_x.column("match_probability").take(where)
+    unaffected = pa.array(~plan.affected)
+    rest = records.select(["record_uid", "_resource", "_record_key", "_batch_id", "_signature"]).filter(unaffected)
+    where = pa.array(plan.previous_row).filter(unaffected)  # plan() found each of them unchanged in that state
+    golden_id = previous.xref.column("golden_id").take(where)
+    probability = previous.xref.column("match_probability").take(where)
     xref = pa.table({"entity": pa.array([entity] * rest.num_rows, pa.string()), "resource": rest.column("_resource"),
                      "record_key": rest.column("_record_key"), "batch_id": rest.column("_batch_id"),
                      "golden_id": golden_id, "match_probability": probability}).cast(XREF_SCHEMA)
@@ -371,17 +372,24 @@ def state_dir(settings: Settings, entity: str) -> Path:
     return settings.home / "resolve" / entity
 
 
-def save_state(directory: Path, state: GoldenState) -> None:
-    """Write the state atomically: a crash leaves the previous state whole."""
+def save_state(directory: Path, state: GoldenState, *, written: dict[str, Path] | None = None) -> None:
+    """Write the state atomically: a crash leaves the previous state whole. ``written``: tables of the state
+    the caller has already written to Parquet (golden, disagreements), hard-linked instead of written again
+    (a city's golden rows take seconds to write)."""
     tmp = directory.with_name(directory.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    pq.write_table(state.registry, tmp / "registry.parquet")
-    pq.write_table(state.xref, tmp / "xref.parquet")
-    pq.write_table(state.golden, tmp / "golden.parquet")
-    for name in ("disagreements", "decisions"):
-        if getattr(state, name) is not None:
-            pq.write_table(getattr(state, name), tmp / f"{name}.parquet")
+    for name in ("registry", "xref", "golden", "disagreements", "decisions"):
+        table, target = getattr(state, name), tmp / f"{name}.parquet"
+        if table is None:
+            continue
+        if written and name in written:
+            try:
+                os.link(written[name], target)
+                continue
+            except OSError:  # another file system, or no hard links: write it
+                pass
+        pq.write_table(table, target)
     (tmp / "state.json").write_text(json.dumps({"entity": state.entity, "release": state.release, "config": state.config}))
     replace_dir(tmp, directory)
 

@@ -55,15 +55,24 @@ class Scope:
     """bool per record: resolved again."""
     golden_ids: pa.Array
     """Previous golden IDs of the affected and removed records: the only IDs this run can change."""
+    previous_row: np.ndarray
+    """Per record, its row in the previous state's xref (meaningful for the records not affected)."""
     seeds: int
 
 
 def signatures(records: pa.Table, fingerprints: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
-    """What a record contributes to its golden row: its canonical values (``fingerprints``, see
-    incremental.fingerprints), its batch and its delivery time (provenance and recency)."""
-    delivered = pc.cast(records.column("_delivered_at"), pa.timestamp("us")).cast(pa.int64()).cast(pa.string())
-    parts = [fingerprints, records.column("_batch_id").cast(pa.string()), delivered]
-    return pc.binary_join_element_wise(*[pc.fill_null(p, "∅") for p in parts], "|")
+    """What a record contributes to its golden row, as a 64-bit hash: its canonical values (``fingerprints``,
+    see incremental.fingerprints), its batch and its delivery time (provenance and recency). A changed record
+    passes for unchanged only if its new hash equals its own old one: 2**-64."""
+    from zhiwang import duck
+
+    con = duck.connect()
+    try:
+        con.register("s", pa.table({"f": fingerprints, "b": records.column("_batch_id"),
+                                    "d": records.column("_delivered_at")}))
+        return con.sql("SELECT hash(f, b, d) AS s FROM s").to_arrow_table().column("s")
+    finally:
+        con.close()
 
 
 def config_digest(authority: dict[str, list[str]], providers: dict[str, str], threshold: float) -> str:
@@ -76,23 +85,22 @@ def plan(records: pa.Table, signature: pa.ChunkedArray | pa.Array, encoded: Pair
          previous: GoldenState, decisions: pa.Table, *, threshold: float) -> Scope | None:
     """The affected records of a resolve starting from ``previous`` (see the module docstring), or None when
     the run should resolve everything. The caller has checked that pairs, state and configuration match."""
-    if (not {"signature", "match_probability"} <= set(previous.xref.column_names) or previous.decisions is None
-            or previous.disagreements is None):
+    names = previous.xref.column_names
+    if ("match_probability" not in names or "signature" not in names or previous.decisions is None
+            or previous.disagreements is None or previous.xref.schema.field("signature").type != pa.uint64()):
         return None
     n = records.num_rows
     uids = encoded.uids
     old_uid = previous.xref.column("record_uid").combine_chunks()
     old_gid = previous.xref.column("golden_id").combine_chunks()
-    # changed: no previous record with this uid and signature
-    now_keys = pc.binary_join_element_wise(uids, _plain(signature), "\x1f")
-    old_keys = pc.binary_join_element_wise(old_uid, previous.xref.column("signature").combine_chunks(), "\x1f")
-    changed = np.logical_not(pc.is_in(now_keys, value_set=old_keys).to_numpy(zero_copy_only=False))
-    del now_keys, old_keys
-    removed = np.logical_not(pc.is_in(old_uid, value_set=uids).to_numpy(zero_copy_only=False))
-    # previous golden IDs holding a changed or removed record: all their current records are seeds
     where_old = pc.index_in(uids, value_set=old_uid)  # this record's row in the previous xref (null: new)
     has_old = pc.is_valid(where_old).to_numpy(zero_copy_only=False)
     old_row = pc.fill_null(where_old, 0).to_numpy(zero_copy_only=False)
+    old_signature = previous.xref.column("signature").to_numpy()
+    changed = ~has_old | (old_signature[old_row] != _plain(signature).to_numpy())
+    removed = np.ones(len(old_uid), dtype=bool)
+    removed[old_row[has_old]] = False
+    # previous golden IDs holding a changed or removed record: all their current records are seeds
     gid_now = old_gid.take(pa.array(old_row))  # each record's previous golden ID, meaningful where has_old
     touched = pa.concat_arrays([gid_now.filter(pa.array(changed & has_old)), old_gid.filter(pa.array(removed))])
     seeds = changed | (has_old & pc.fill_null(pc.is_in(gid_now, value_set=touched.unique()), False)
@@ -114,7 +122,7 @@ def plan(records: pa.Table, signature: pa.ChunkedArray | pa.Array, encoded: Pair
     if affected.sum() > FULL_SHARE * max(n, 1):
         return None
     golden_ids = pa.concat_arrays([gids_affected, old_gid.filter(pa.array(removed))]).unique()
-    return Scope(affected=affected, golden_ids=golden_ids, seeds=int(seeds.sum()))
+    return Scope(affected=affected, golden_ids=golden_ids, previous_row=old_row, seeds=int(seeds.sum()))
 
 
 def _plain(column: pa.ChunkedArray | pa.Array) -> pa.Array:

@@ -148,9 +148,14 @@ def _state(xref: dict[str, tuple[str, str]], decisions: pa.Table):  # noqa: ANN2
     uids = sorted(xref)
     return GoldenState(entity="person", release=1, registry=pa.table({"golden_id": sorted({g for g, _ in xref.values()})}),
                        xref=pa.table({"record_uid": uids, "golden_id": [xref[u][0] for u in uids],
-                                      "match_probability": [None] * len(uids), "signature": [xref[u][1] for u in uids]}),
+                                      "match_probability": pa.nulls(len(uids), pa.float64()),
+                                      "signature": pa.array([_code(xref[u][1]) for u in uids], pa.uint64())}),
                        golden=pa.table({"golden_id": []}), disagreements=DISAGREEMENTS_SCHEMA.empty_table(),
                        decisions=decisions, config="c")
+
+
+def _code(text: str) -> int:
+    return int.from_bytes(text.encode()[:8].ljust(8, b"\0"), "little")
 
 
 def _plan(now: dict[str, str], pairs: list[tuple[str, str, float]], previous, decisions):  # noqa: ANN001, ANN202
@@ -161,7 +166,7 @@ def _plan(now: dict[str, str], pairs: list[tuple[str, str, float]], previous, de
     records = pa.table({"record_uid": uids})
     table = pa.table({"record_uid_l": [p[0] for p in pairs], "record_uid_r": [p[1] for p in pairs],
                       "match_probability": [p[2] for p in pairs]})
-    scope = plan(records, pa.array([now[u] for u in uids]), encode_pairs(records.column("record_uid"), table), table,
+    scope = plan(records, pa.array([_code(now[u]) for u in uids], pa.uint64()), encode_pairs(records.column("record_uid"), table), table,
                  previous, decisions, threshold=0.9)
     return None if scope is None else ({u for u, hit in zip(uids, scope.affected, strict=True) if hit},
                                        set(scope.golden_ids.to_pylist()))
