@@ -29,6 +29,7 @@ from dataclasses import dataclass
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from catalog.canonical import GOLDEN_ID_PREFIX
 from zhiwang import duck
@@ -48,7 +49,7 @@ _HEX = 16
 @dataclass
 class IdAssignment:
     assignment: pa.Table
-    """record_uid, golden_id: every clustered record once."""
+    """record_uid, golden_id: every clustered record once, in the order of ``clusters``."""
     registry: pa.Table
     """REGISTRY_SCHEMA: previous IDs with updated status plus the new ones."""
     events: pa.Table
@@ -112,10 +113,13 @@ def assign_ids(entity: str, clusters: pa.Table, previous_xref: pa.Table | None, 
             FROM fresh ORDER BY min_uid""").to_arrow_table()
         minted = _resolve_collisions(entity, minted, con)
         con.register("minted", minted)
-        assignment = con.sql("""
-            WITH ids AS (SELECT cluster_id, golden_id FROM claim WHERE rn = 1
-                         UNION ALL SELECT cluster_id, golden_id FROM minted)
-            SELECT c.record_uid, ids.golden_id FROM cl_in c JOIN ids USING (cluster_id)""").to_arrow_table()
+        per_cluster = con.sql("""SELECT cluster_id, golden_id FROM claim WHERE rn = 1
+                                 UNION ALL SELECT cluster_id, golden_id FROM minted""").to_arrow_table()
+        # records keep their order (a lookup on the integer cluster id, not a join): survivorship then reads
+        # the assignment row for row instead of looking every record up
+        where = pc.index_in(clusters.column("cluster_id"), value_set=per_cluster.column("cluster_id").combine_chunks())
+        assignment = pa.table({"record_uid": clusters.column("record_uid"),
+                               "golden_id": per_cluster.column("golden_id").take(where)})
         events = con.sql(f"""
             SELECT golden_id, CASE WHEN split_from IS NULL THEN 'new' ELSE 'split' END AS change, split_from AS related_id
             FROM minted

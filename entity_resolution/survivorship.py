@@ -27,6 +27,7 @@ then taken from the records by row position (types kept). No per-row Python.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import duckdb
@@ -68,16 +69,20 @@ def survive(entity: str, records: pa.Table, assignment: pa.Table, authority: dic
     fields = CANONICAL_FIELDS[entity]
     present = [f for f in fields if f in records.column_names]
     records = pa.table({c: _arr(records[c]) for c in [*REQUIRED_COLUMNS, *present]})
-    position = pc.index_in(records["record_uid"], value_set=_arr(assignment["record_uid"]))
-    if position.null_count:
-        raise UserError(f"survive({entity}): {position.null_count} record(s) have no golden_id in the assignment.")
-    golden_ids, gidx = _sorted_codes(_arr(_arr(assignment["golden_id"]).take(position)))
+    if _same(records["record_uid"], _arr(assignment["record_uid"])):  # as build_golden passes it: row for row
+        assigned = _arr(assignment["golden_id"])
+    else:
+        position = pc.index_in(records["record_uid"], value_set=_arr(assignment["record_uid"]))
+        if position.null_count:
+            raise UserError(f"survive({entity}): {position.null_count} record(s) have no golden_id in the assignment.")
+        assigned = _arr(_arr(assignment["golden_id"]).take(position))
+    golden_ids, gidx = _sorted_codes(assigned)
     n_gold = len(golden_ids)
     resources = _arr(records["_resource"]).dictionary_encode()
     res_code, res_names = resources.indices.to_numpy(), resources.dictionary.to_pylist()
     stamps = pc.cast(pc.cast(records["_delivered_at"], pa.timestamp("us")), pa.int64())
     base = {"gidx": gidx, "rid": np.arange(records.num_rows, dtype=np.int64),
-            "urank": pc.rank(records["record_uid"], sort_keys="ascending").to_numpy().astype(np.int64),
+            "urank": _uid_rank(records["record_uid"]),
             "recency": np.negative(stamps.fill_null(-(2**62)).to_numpy())}  # newest first, missing last
     cleaned = {f: _clean(records[f]) for f in present}
     own = con is None
@@ -107,11 +112,16 @@ def survive(entity: str, records: pa.Table, assignment: pa.Table, authority: dic
     if "district_code" in fields and "grid_code" in winners:
         columns["district_code"], winners["district_code"] = _district_from_grid(columns, winners)
     prov_fields = [f for f in fields if f in winners]
-    values = pa.table({"golden_id": golden_ids, **columns,
-                       "source_count": pa.array(np.bincount(gidx, minlength=n_gold).astype(np.int32)),
-                       "provenance": _provenance(records, prov_fields, [winners[f] for f in prov_fields])})
     core = [f for f in present if authority.get(f)]
-    disagreements = _disagreements(records, gidx, res_code, cleaned, winners, ranks, core, authority, golden_ids, providers or {})
+    # provenance and disagreements are independent gathers over a city's records, and Arrow's take releases
+    # the GIL: side by side they use the second core
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        provenance = pool.submit(_provenance, records, prov_fields, [winners[f] for f in prov_fields])
+        disagreements = _disagreements(records, gidx, res_code, cleaned, winners, ranks, core, authority, golden_ids,
+                                       providers or {})
+        values = pa.table({"golden_id": golden_ids, **columns,
+                           "source_count": pa.array(np.bincount(gidx, minlength=n_gold).astype(np.int32)),
+                           "provenance": provenance.result()})
     return SurvivorshipResult(values=values, disagreements=disagreements)
 
 
@@ -125,6 +135,20 @@ _WINNER_SQL = """
         FROM s_f GROUP BY 1, 2)
     SELECT gidx, arg_min(rid, {'a': k.a, 'r': k.r, 'f': -freq, 't': CAST(value AS VARCHAR), 'u': k.u}) AS rid
     FROM per_value GROUP BY 1"""
+
+
+def _same(a: pa.Array, b: pa.Array) -> bool:
+    """Equal, element for element (a comparison is a fraction of a hash lookup)."""
+    return len(a) == len(b) and a.null_count == 0 and b.null_count == 0 and bool(pc.all(pc.equal(a, b)).as_py() in (True, None))
+
+
+def _uid_rank(uids: pa.Array) -> np.ndarray:
+    """Each record_uid's rank in sort order (they are unique): the row number when the records come sorted,
+    as entity_resolution.sources loads them."""
+    n = len(uids)
+    if n < 2 or pc.all(pc.less(uids.slice(0, n - 1), uids.slice(1))).as_py():
+        return np.arange(n, dtype=np.int64)
+    return pc.rank(uids, sort_keys="ascending").to_numpy().astype(np.int64)
 
 
 def _sorted_codes(ids: pa.Array) -> tuple[pa.Array, np.ndarray]:

@@ -168,3 +168,27 @@ def test_build_golden_rejects_bad_inputs() -> None:
         build_golden("person", recs, pairs(), first.state, None, None, release=3)
     with pytest.raises(UserError, match="previous state is for 'person'"):
         build_golden("building", recs, pairs(), first.state, None, None, release=4)
+
+
+def test_aligned_sorted_and_shuffled_inputs_give_the_same_golden_rows() -> None:
+    """survive reads an assignment in record order row for row and ranks sorted record_uids by position:
+    both shortcuts must agree with the general lookups."""
+    rng = random.Random(5)
+    rows = [{"resource": rng.choice(["gongan", "renshe", "wangge"]), "key": f"k{i:03d}", "delivered": T1,
+             "name": rng.choice(["张三", "张叁", None]), "phone": rng.choice(["139", "138"])} for i in range(60)]
+    ids = {f"{r['resource']}|{r['key']}": f"P{rng.randrange(12):02d}" for r in rows}
+    rows.sort(key=lambda r: f"{r['resource']}|{r['key']}")
+
+    def run(table: pa.Table, assignment_order: list[str]):  # noqa: ANN202
+        assignment = pa.table({"record_uid": assignment_order, "golden_id": [ids[u] for u in assignment_order]})
+        return survive("person", table, assignment, {"name": ["gongan"], "phone": ["renshe"]})
+
+    ordered = records(*rows)
+    uids = ordered["record_uid"].to_pylist()
+    aligned = run(ordered, uids)
+    shuffled_rows = rows[:]
+    rng.shuffle(shuffled_rows)
+    other = run(records(*shuffled_rows), list(reversed(uids)))
+    assert aligned.values.equals(other.values)
+    assert aligned.disagreements.equals(other.disagreements)
+    assert aligned.values.num_rows == len(set(ids.values())) and aligned.disagreements.num_rows > 0
