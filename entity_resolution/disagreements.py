@@ -99,6 +99,17 @@ def material_mask(fields: pa.Array, authoritative: pa.Array, other: pa.Array) ->
     return out
 
 
+def with_material(table: pa.Table) -> pa.Table:
+    """Survivorship's disagreements with ``material`` (:func:`material_mask` of each row), judged once where
+    they arise: an incremental resolve carries unchanged golden IDs' rows over with their verdicts, instead
+    of every release parsing a city's disagreeing addresses again."""
+    if "material" in table.column_names:
+        return table
+    columns = [table.column(c).combine_chunks() for c in ("field", "authoritative_value", "value")]
+    mask = material_mask(*columns) if table.num_rows else np.zeros(0, dtype=bool)
+    return table.append_column("material", pa.array(mask, pa.bool_()))
+
+
 def _texts(values: pa.Array) -> pa.Array:
     """Values as trimmed text (null for empty), as :func:`material` sees them; the trim takes exactly the
     characters ``str.strip()`` takes."""

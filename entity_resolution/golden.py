@@ -295,6 +295,7 @@ def resolve_entity(settings: Settings, catalog: Catalog | None, entity: str, rec
     resolve only the records the delivery can affect and carry the other golden rows over (scope.py)."""
     from entity_resolution import scope as sc
     from entity_resolution.constraints import identifier_conflicts
+    from entity_resolution.disagreements import with_material
     from entity_resolution.review import decisions_table, enqueue_uncertain
 
     records = with_record_uid(records)
@@ -322,6 +323,7 @@ def resolve_entity(settings: Settings, catalog: Catalog | None, entity: str, rec
     result = build_golden(entity, part, part_pairs, previous, rules, catalog, release=release, threshold=threshold,
                           encoded=part_encoded, scope=plan.golden_ids if plan is not None else None)
     result.state.decisions = decisions  # the stewards' own: the constraints are derived again each run
+    result.disagreements = result.state.disagreements = with_material(result.disagreements)
     if plan is not None:
         _carry_over(entity, result, previous, plan, records)
     result.stats.update(identifier_conflicts=constraints.num_rows if constraints is not None else 0,

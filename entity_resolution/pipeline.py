@@ -54,9 +54,20 @@ def pending_dir(settings: Settings, release: int, entity: str) -> Path:
     return settings.home / "resolve" / "_pending" / f"release_{release}" / entity
 
 
+PENDING_TABLES = ("golden", "xref", "changes", "disagreements")
+"""What the resolve stage of an entity hands the publish stage."""
+
+
 def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, release: int) -> dict[str, Any]:
     """Resolve one entity type for ``release`` and keep the result under ``resolve/_pending`` for the
     publish stage (an Airflow task per entity runs this; reruns overwrite the same pending result)."""
+    return _resolve_entity_stage(settings, catalog, entity, release)[0]
+
+
+def _resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str,
+                          release: int) -> tuple[dict[str, Any], dict[str, pa.Table]]:
+    """:func:`resolve_entity_stage`, also returning the pending tables as written (a caller publishing in the
+    same process need not read them back)."""
     from entity_resolution.golden import resolve_entity, save_state
 
     folder = pending_dir(settings, release, entity)
@@ -88,7 +99,7 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
 
             write_charts(settings, entity, records)
     with stage(f"{entity}:save") as saving:
-        for name in ("golden", "xref", "changes", "disagreements"):
+        for name in PENDING_TABLES:
             pq.write_table(getattr(result, name), tmp / f"{name}.parquet")
         same = {n: tmp / f"{n}.parquet" for n in ("golden", "disagreements")
                 if getattr(result.state, n) is getattr(result, n)}  # the state keeps them: linked, not written twice
@@ -104,11 +115,14 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
     (tmp / "info.json").write_text(json.dumps(info), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
-    return info
+    return info, {name: getattr(result, name) for name in PENDING_TABLES}
 
 
-def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: str = "") -> dict[str, Any]:
-    """Links, then publish the pending results of every entity as ``release``; promote the resolve state."""
+def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: str = "",
+                  resolved: dict[str, dict[str, pa.Table]] | None = None) -> dict[str, Any]:
+    """Links, then publish the pending results of every entity as ``release``; promote the resolve state.
+    ``resolved``: the pending tables per entity as this process's resolve stages returned them (read from
+    ``resolve/_pending`` otherwise: at a million persons that read takes seconds)."""
     from entity_resolution.golden import promote_state
     from entity_resolution.links import build_links
     from warehouse.release import publish_release
@@ -125,8 +139,8 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
         raise UserError(f"Release {release} is stale: release {next_release(settings) - 1} was published meanwhile. "
                         "Resolve again (zhiwang run) to build the next release.")
     with stage("links") as linking:
-        parts = {e: {n: pq.read_table(pending_dir(settings, release, e) / f"{n}.parquet")
-                     for n in ("golden", "xref", "changes", "disagreements")} for e in ENTITY_TYPES}
+        parts = {e: (resolved or {}).get(e) or {n: pq.read_table(pending_dir(settings, release, e) / f"{n}.parquet")
+                                                 for n in PENDING_TABLES} for e in ENTITY_TYPES}
         golden = {e: parts[e]["golden"] for e in ENTITY_TYPES}
         links = build_links(golden["person"], golden["legal_entity"], golden["building"])
         linking.rows = links.num_rows
@@ -155,12 +169,14 @@ def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: 
     """Resolve every entity type and publish the result as the next golden library release."""
     release = next_release(settings)
     outcome = ResolveOutcome(release=None)
+    resolved = {}
     for entity in ENTITY_TYPES:
-        info = resolve_entity_stage(settings, catalog, entity, release)
+        info, resolved[entity] = _resolve_entity_stage(settings, catalog, entity, release)
         outcome.counts[entity] = {k: info[k] for k in ("records", "pairs", "golden_active", "review_open",
                                                        "match_mode", "rescored", "resolve_mode", "resolved_records")}
         outcome.timings.update({f"{entity}:{k}": v for k, v in info["timings"].items()})
-    published = publish_stage(settings, catalog, release, note=note)
+    published = publish_stage(settings, catalog, release, note=note, resolved=resolved)
+    del resolved
     outcome.release = published["release"]
     outcome.counts["links"] = published["links"]
     outcome.counts["disagreements"] = published["disagreements"]
@@ -209,7 +225,10 @@ def _write_disagreements(settings: Settings, release: int, tables: dict[str, pa.
     for entity, table in tables.items():
         if not table.num_rows:
             continue
-        mask = material_mask(*(table.column(c).combine_chunks() for c in ("field", "authoritative_value", "value")))
+        if "material" in table.column_names:  # judged by the resolve stage (disagreements.with_material)
+            mask = pc.fill_null(table.column("material"), False).to_numpy(zero_copy_only=False)
+        else:
+            mask = material_mask(*(table.column(c).combine_chunks() for c in ("field", "authoritative_value", "value")))
         kept = table.filter(pa.array(mask))
         if not kept.num_rows:
             continue

@@ -87,7 +87,8 @@ def plan(records: pa.Table, signature: pa.ChunkedArray | pa.Array, encoded: Pair
     the run should resolve everything. The caller has checked that pairs, state and configuration match."""
     names = previous.xref.column_names
     if ("match_probability" not in names or "signature" not in names or previous.decisions is None
-            or previous.disagreements is None or previous.xref.schema.field("signature").type != pa.uint64()):
+            or previous.disagreements is None or "material" not in previous.disagreements.column_names
+            or previous.xref.schema.field("signature").type != pa.uint64()):
         return None
     n = records.num_rows
     uids = encoded.uids

@@ -150,7 +150,8 @@ def _state(xref: dict[str, tuple[str, str]], decisions: pa.Table):  # noqa: ANN2
                        xref=pa.table({"record_uid": uids, "golden_id": [xref[u][0] for u in uids],
                                       "match_probability": pa.nulls(len(uids), pa.float64()),
                                       "signature": pa.array([_code(xref[u][1]) for u in uids], pa.uint64())}),
-                       golden=pa.table({"golden_id": []}), disagreements=DISAGREEMENTS_SCHEMA.empty_table(),
+                       golden=pa.table({"golden_id": []}),
+                       disagreements=DISAGREEMENTS_SCHEMA.append(pa.field("material", pa.bool_())).empty_table(),
                        decisions=decisions, config="c")
 
 
