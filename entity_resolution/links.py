@@ -40,7 +40,9 @@ def _active(table: pa.Table, what: str, needed: tuple[str, ...]) -> pa.Table:
     if missing:
         raise UserError(f"the {what} golden table has no {', '.join(missing)} column "
                         f"(columns: {', '.join(table.column_names)}): pass the golden table build_golden wrote")
-    table = table.filter(pc.equal(table["status"], "active"))
+    # only the columns links read: filtering a city's golden table whole would copy its provenance maps
+    table = table.select(list(dict.fromkeys(["golden_id", *(c for c in needed if c in table.column_names)])))\
+        .filter(pc.equal(table["status"], "active"))
     for name in needed:
         if name not in table.column_names:
             table = table.append_column(name, pa.nulls(len(table), pa.string()))
