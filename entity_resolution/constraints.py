@@ -26,23 +26,22 @@ def identifier_conflicts(entity: str, records: pa.Table, pairs: pa.Table, *, thr
     """no-match decisions between records with different valid identifiers that the pairs would put in one
     cluster (one representative record per identifier and cluster). ``encoded``: see ``cluster_records``."""
     from entity_resolution import standardize as s
-    from entity_resolution.clustering import cluster_records
+    from entity_resolution.clustering import components, encode_pairs
 
     column = IDENTIFIERS.get(entity)
     if column is None or column not in records.column_names or pairs.num_rows == 0:
         return DECISIONS_SCHEMA.empty_table()
     normalize = s.id_numbers_for_matching if column == "id_number" else s.usccs_for_matching
     valid = normalize(records.column(column).combine_chunks())
-    clusters = cluster_records(records.column("record_uid"), pairs, threshold=threshold, encoded=encoded).clusters
-    keyed = pa.table({"record_uid": records.column("record_uid"), "ident": pa.array(valid, pa.string())})
+    encoded = encoded if encoded is not None else encode_pairs(records.column("record_uid"), pairs)
+    keyed = pa.table({"cluster_id": components(encoded, pairs, threshold), "record_uid": encoded.uids,
+                      "ident": pa.array(valid, pa.string())})
     con = duck.connect()
     try:
-        con.register("c", clusters)
         con.register("k", keyed)
         return con.sql("""
             WITH reps AS (
-                SELECT c.cluster_id, k.ident, min(c.record_uid) AS uid
-                FROM c JOIN k USING (record_uid) WHERE k.ident IS NOT NULL GROUP BY ALL),
+                SELECT cluster_id, ident, min(record_uid) AS uid FROM k WHERE ident IS NOT NULL GROUP BY ALL),
             conflicted AS (SELECT cluster_id FROM reps GROUP BY cluster_id HAVING count(*) > 1)
             SELECT a.uid AS record_uid_l, b.uid AS record_uid_r, 'no-match' AS decision
             FROM reps a JOIN reps b ON a.cluster_id = b.cluster_id AND a.ident < b.ident

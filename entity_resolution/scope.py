@@ -109,10 +109,12 @@ def plan(records: pa.Table, signature: pa.ChunkedArray | pa.Array, encoded: Pair
     # steward decisions added or withdrawn since the previous release
     for uid in _decision_changes(decisions, previous.decisions):
         seeds |= pc.fill_null(pc.is_in(uids, value_set=uid), False).to_numpy(zero_copy_only=False)
+    from entity_resolution.clustering import components
+
     if not seeds.any() and not removed.any():
         affected = seeds
     else:
-        labels = _components(encoded, pairs, decisions, threshold)
+        labels = components(encoded, pairs, threshold, decisions)
         affected = np.isin(labels, np.unique(labels[seeds]))
     # exactness check: every previous golden ID is affected wholly or not at all
     gids_affected = gid_now.filter(pa.array(affected & has_old)).unique()
@@ -146,26 +148,3 @@ def _decision_changes(now: pa.Table, before: pa.Table) -> list[pa.Array]:
             out.append(pa.concat_arrays([rows.column("record_uid_l").combine_chunks().cast(pa.string()),
                                          rows.column("record_uid_r").combine_chunks().cast(pa.string())]))
     return out
-
-
-def _components(encoded: PairCodes, pairs: pa.Table, decisions: pa.Table, threshold: float) -> np.ndarray:
-    """Component label per record: pairs at or above the threshold or decisive, and forced matches."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
-    from entity_resolution.clustering import _encode
-
-    n = len(encoded.uids)
-    prob = pairs.column("match_probability").fill_null(0.0).to_numpy().astype(np.float64)
-    keep = prob >= threshold
-    if "is_decisive" in pairs.column_names:
-        keep |= pairs.column("is_decisive").fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
-    keep &= (encoded.left >= 0) & (encoded.right >= 0)
-    a, b = encoded.left[keep], encoded.right[keep]
-    forced = decisions.filter(pc.equal(decisions.column("decision"), "match")) if decisions.num_rows else decisions
-    if forced.num_rows:
-        _, (fl, fr) = _encode(encoded.uids, forced.column("record_uid_l"), forced.column("record_uid_r"))
-        ok = (fl >= 0) & (fr >= 0)
-        a, b = np.concatenate([a, fl[ok]]), np.concatenate([b, fr[ok]])
-    graph = coo_matrix((np.ones(len(a), np.int8), (a, b)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]

@@ -136,3 +136,15 @@ def test_scale_one_million_records() -> None:
     seconds = time.perf_counter() - start
     print(f"\ncluster_records: {n:,} records, {m:,} pairs, 2,000 no-match decisions: {seconds:.2f} s; {result.stats}")
     assert result.clusters.num_rows == n  # the time is printed, not asserted: a shared machine is no stopwatch
+
+
+def test_lookup_of_short_columns_equals_encoding_them_with_the_uids() -> None:
+    from entity_resolution.clustering import _encode, lookup
+
+    uids = pa.array([f"r|{i}" for i in range(50)])
+    left = pa.chunked_array([pa.array(["r|3", "r|49", None, "x|1"]), pa.array(["r|3", "r|0"])])
+    right = pa.array(["r|7", None, "r|7", "r|12", "zz", "r|1"])
+    expected = _encode(uids, left, right)[1]
+    got = lookup(uids, left, right)
+    assert [g.tolist() for g in got] == [e.tolist() for e in expected]
+    assert [g.tolist() for g in lookup(uids, pa.array([None, None], pa.string()))] == [[-1, -1]]
