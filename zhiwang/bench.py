@@ -39,6 +39,8 @@ class BenchResult:
     generated: bool = False
     """True when this run generated the city (False: reused from the cache)."""
     run_home: Path | None = None
+    second_resolve: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per entity, how the second delivery was resolved: resolve_mode, resolved_records, records."""
 
     def chain(self, prefix: str = "") -> list[StageFigures]:
         """The stages of one delivery's chain (the first by default; ``SECOND`` for the second)."""
@@ -75,6 +77,7 @@ class BenchResult:
             "ratio": round(self.total_s / bare, 2) if bare else None,
             "peak_rss_mb": round(self.peak_rss / 2**20),
             "pairwise": self.pairwise, "bare_splink_f1": self.bare_splink_f1,
+            "second_delivery_resolve": self.second_resolve,
             "city_generated": self.generated, "run_home": str(self.run_home) if self.run_home else None,
         }
 
@@ -155,7 +158,9 @@ def run_bench(root: Path, catalog_dir: Path, persons: int, *, seed: int = 7, del
         if deliveries == 2:
             _deliver(root, persons, seed, 2, settings)
             with prefixed(SECOND):
-                run_all(settings, catalog)
+                second = run_all(settings, catalog)
+            result.second_resolve = {e: {k: c.get(k) for k in ("resolve_mode", "resolved_records", "records")}
+                                     for e, c in second.extra.get("entities", {}).items() if isinstance(c, dict)}
     result.stages = meter.stages
     truth = pq.read_table(city_cache(root, persons, seed, deliveries) / "demo" / "records.parquet")
     result.pairwise = _pairwise(settings, truth)

@@ -33,6 +33,8 @@ def test_bench_json_reports_every_stage_accuracy_and_the_bare_splink_ratio(tmp_p
     assert result["ratio"] == pytest.approx(result["total_s"] / result["bare_splink_s"], rel=0.05)
     assert result["peak_rss_mb"] == max(s["peak_rss_mb"] for s in result["stages"] if s["name"] not in ("generate", "bare splink"))
     assert result["second_delivery_s"] > 0
+    person = result["second_delivery_resolve"]["person"]  # the redelivery was resolved around its changes
+    assert person["resolve_mode"] == "incremental" and 0 < person["resolved_records"] < person["records"]
     assert result["person_records"] > 400
     for entity in ("person", "legal_entity", "building"):
         assert result["pairwise"][entity]["f1"] > 0.95, result["pairwise"]

@@ -73,8 +73,11 @@ def _print(result: dict) -> None:
     console.print(acc)
     lines = [f"whole chain (first delivery, inbox → mirrors): {result['total_s']:.1f} s"]
     if result["second_delivery_s"] is not None:
+        resolved = ", ".join(f"{e} {c['resolved_records']:,} of {c['records']:,} records ({c['resolve_mode']})"
+                             for e, c in result.get("second_delivery_resolve", {}).items()
+                             if c.get("resolved_records") is not None and c.get("records") is not None)
         lines.append(f"second delivery (incremental): {result['second_delivery_s']:.1f} s = "
-                     f"{result['second_delivery_share']:.1%} of the first")
+                     f"{result['second_delivery_share']:.1%} of the first" + (f"; resolved again: {resolved}" if resolved else ""))
     if result["bare_splink_s"] is not None:
         lines.append(f"bare Splink dedupe of the same person records (stock settings, DuckDB; train + predict + "
                      f"cluster): {result['bare_splink_s']:.1f} s, F1 {result['bare_splink_f1']:.4f}; "
