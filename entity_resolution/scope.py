@@ -85,6 +85,8 @@ def plan(records: pa.Table, signature: pa.ChunkedArray | pa.Array, encoded: Pair
          previous: GoldenState, decisions: pa.Table, *, threshold: float) -> Scope | None:
     """The affected records of a resolve starting from ``previous`` (see the module docstring), or None when
     the run should resolve everything. The caller has checked that pairs, state and configuration match."""
+    from entity_resolution.clustering import components
+
     names = previous.xref.column_names
     if ("match_probability" not in names or "signature" not in names or previous.decisions is None
             or previous.disagreements is None or "material" not in previous.disagreements.column_names
@@ -109,13 +111,13 @@ def plan(records: pa.Table, signature: pa.ChunkedArray | pa.Array, encoded: Pair
     # steward decisions added or withdrawn since the previous release
     for uid in _decision_changes(decisions, previous.decisions):
         seeds |= pc.fill_null(pc.is_in(uids, value_set=uid), False).to_numpy(zero_copy_only=False)
-    from entity_resolution.clustering import components
-
     if not seeds.any() and not removed.any():
         affected = seeds
     else:
         labels = components(encoded, pairs, threshold, decisions)
-        affected = np.isin(labels, np.unique(labels[seeds]))
+        hit = np.zeros(int(labels.max()) + 1 if len(labels) else 0, dtype=bool)
+        hit[labels[seeds]] = True  # the components holding a seed
+        affected = hit[labels]
     # exactness check: every previous golden ID is affected wholly or not at all
     gids_affected = gid_now.filter(pa.array(affected & has_old)).unique()
     in_affected_ids = pc.fill_null(pc.is_in(gid_now, value_set=gids_affected), False).to_numpy(zero_copy_only=False)

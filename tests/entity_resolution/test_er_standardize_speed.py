@@ -150,21 +150,6 @@ def test_map_unique_keeps_tuple_outputs_whole() -> None:
     assert list(out.index) == [5, 6, 7, 8] and out.name == "x" and out.dtype == object
 
 
-_HEADS = ["深圳市南山区科苑路15号科兴科学园", "南山區科苑路十五號", "八卦一", "八卦一路", "第", "工业八路45号东海广场H", "3#",
-          "科兴A", "A", "5", "-", "十", "万", "陸", "號", "ＡＢ", " ", "，", "(", "花园 ", "碧海花园3-", "\n", "a", "z", "é", "\u0301",
-          "\ufa6c", "\u2f00", "丽", "貳", "两"]
-_SUFFIXES = ["1栋703室", "12栋2407室", "0栋0室", "栋1室", "1栋室", "1栋1号", "１栋１室", "1栋1室 ", "A1栋1室", "1棟1室", "1-1栋1室"]
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.lists(st.sampled_from(_HEADS), max_size=5).map("".join), st.sampled_from(_SUFFIXES)),
-                min_size=1, max_size=10))
-def test_fold_chunk_equals_fold_address(parts: list[tuple[str, str]]) -> None:
-    # fold_chunk folds the text before <digits>栋<digits>室 once for many flats; each text must fold as alone
-    values = [head + suffix for head, suffix in parts] + [head for head, _ in parts]
-    assert addresses.fold_chunk(values) == [addresses.fold_address(v) for v in values]
-
-
 def test_fold_chunk_equals_fold_address_on_corpus(corpus: list[dict]) -> None:
     texts = [row["text"] for row in corpus]
     assert addresses.fold_chunk(texts) == [addresses.fold_address(t) for t in texts]
