@@ -9,6 +9,7 @@ those of full processing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -77,14 +78,20 @@ def verdicts(rec: dict) -> tuple:
     return rec["status"], rec["rows_read"], rec["rows_quarantined"], rec["rows_staged"] + rec["rows_unchanged"]
 
 
+def diff_modes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, Path]]:
+    """Each scenario runs twice, with the snapshot diff on and off, each in its own data home: the two
+    outcomes must be equal."""
+    for mode in ("on", "off"):
+        monkeypatch.setenv("ZHIWANG_SNAPSHOT_DIFF", mode)
+        yield mode, tmp_path / mode
+
+
 def test_a_held_delivery_with_unchanged_rows_is_released_whole(tmp_path: Path, own_catalog: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     # delivery 2 collapses from 12 rows to 4 (held at a 50% drop); two of its rows are unchanged since delivery 1
     second_rows = [person(1), person(3, amount="999"), person(2), BAD_DATE]
     out: dict[str, dict] = {}
-    for mode in ("on", "off"):
-        monkeypatch.setenv("ZHIWANG_SNAPSHOT_DIFF", mode)
-        home = tmp_path / mode
+    for mode, home in diff_modes(tmp_path, monkeypatch):
         first = ingest(home, own_catalog, "m1.csv", FIRST)
         held = ingest(home, own_catalog, "m2.csv", second_rows)
         assert (held["status"], held["rows_read"], held["rows_staged"], held["rows_quarantined"],
@@ -129,9 +136,7 @@ def test_a_held_delivery_with_a_repeated_unchanged_key(tmp_path: Path, own_catal
     delivery 1's staged file, the hold then maps the delivery again in full; the release quarantines both."""
     second_rows = [person(1), person(2), person(1, name="张伟伟"), BAD_DATE]
     out: dict[str, tuple] = {}
-    for mode in ("on", "off"):
-        monkeypatch.setenv("ZHIWANG_SNAPSHOT_DIFF", mode)
-        home = tmp_path / mode
+    for mode, home in diff_modes(tmp_path, monkeypatch):
         ingest(home, own_catalog, "m1.csv", FIRST)
         held = ingest(home, own_catalog, "m2.csv", second_rows)
         assert (held["status"], held["rows_read"], held["rows_quarantined"], held["rows_unchanged"]) == \
@@ -154,9 +159,7 @@ def test_repeated_keys_re_read_from_several_earlier_deliveries(tmp_path: Path, o
     second_rows = [person(1), person(2, amount="450"), *FIRST[2:]]
     third_rows = [person(1), person(2, amount="450"), person(1), *FIRST[2:], person(2, name="王芳芳")]
     out: dict[str, tuple] = {}
-    for mode in ("on", "off"):
-        monkeypatch.setenv("ZHIWANG_SNAPSHOT_DIFF", mode)
-        home = tmp_path / mode
+    for mode, home in diff_modes(tmp_path, monkeypatch):
         ingest(home, own_catalog, "m1.csv", FIRST)
         second = ingest(home, own_catalog, "m2.csv", second_rows)
         third = ingest(home, own_catalog, "m3.csv", third_rows)
@@ -253,12 +256,10 @@ def test_a_delivery_while_another_is_held_stays_current_after_the_release(tmp_pa
     second_rows = [person(1), person(3, name="李娜娜"), person(2)]
     third_rows = [*FIRST[:4], person(5, name="陈静静"), *FIRST[5:]]
     out: dict[str, tuple] = {}
-    for mode in ("on", "off"):
-        monkeypatch.setenv("ZHIWANG_SNAPSHOT_DIFF", mode)
+    for mode, home in diff_modes(tmp_path, monkeypatch):
         clock = itertools.count()  # one minute apart: the ledger orders deliveries by ingested_at (whole seconds)
         monkeypatch.setattr(runner, "_now", lambda c=clock: (dt.datetime(2026, 11, 1, 9) + dt.timedelta(minutes=next(c)))
                             .isoformat(timespec="seconds"))
-        home = tmp_path / mode
         ingest(home, own_catalog, "m1.csv", FIRST)
         held = ingest(home, own_catalog, "m2.csv", second_rows)
         assert held["status"] == "held"
