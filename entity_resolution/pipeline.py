@@ -216,7 +216,7 @@ def _write_disagreements(settings: Settings, release: int, tables: dict[str, pa.
 
     headers = {"golden_id": "主数据编码", "field": "字段", "authoritative_resource": "权威来源",
                "authoritative_value": "权威值", "resource": "本部门资源", "record_key": "记录标识", "value": "本部门值"}
-    from entity_resolution.disagreements import csv_lines, material_mask, text_column
+    from entity_resolution.disagreements import csv_lines, text_column, with_material
 
     # provider → (entity, its material rows from that provider), in the order the rows come; a provider's
     # file lists them in that order. Arrow builds the lines (csv_lines writes what csv.writer would): no
@@ -225,11 +225,8 @@ def _write_disagreements(settings: Settings, release: int, tables: dict[str, pa.
     for entity, table in tables.items():
         if not table.num_rows:
             continue
-        if "material" in table.column_names:  # judged by the resolve stage (disagreements.with_material)
-            mask = pc.fill_null(table.column("material"), False).to_numpy(zero_copy_only=False)
-        else:
-            mask = material_mask(*(table.column(c).combine_chunks() for c in ("field", "authoritative_value", "value")))
-        kept = table.filter(pa.array(mask))
+        # judged by the resolve stage already; with_material judges tables handed over without the verdicts
+        kept = table.filter(pc.fill_null(with_material(table).column("material"), False))
         if not kept.num_rows:
             continue
         if "provider" in kept.column_names:
