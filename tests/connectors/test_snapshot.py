@@ -229,3 +229,88 @@ def test_a_ledger_from_before_rows_unchanged_gains_the_column(tmp_path: Path) ->
     state.record(DeliveryRecord(resource="r", batch_id="r-new", file="new.csv", rows_read=5, rows_staged=1,
                                 rows_quarantined=0, rows_unchanged=4, status="staged"))
     assert [d.rows_unchanged for d in state.deliveries("r")] == [0, 4]
+
+
+def test_rows_hashed_in_groups_get_the_hashes_of_their_own_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staging hashes several read batches in one query (``HASH_ROWS``): each batch gets exactly the hashes
+    hashing it alone gives, whatever the group boundaries (empty batches and absent columns included)."""
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from connectors import staging
+    from connectors.snapshot import DeliveryDiff
+
+    def batch(keys: list[str | None], names: list[str | None]) -> pa.RecordBatch:
+        return pa.RecordBatch.from_pydict({"档案号": pa.array(keys, pa.string()), "姓名": pa.array(names, pa.string())})
+
+    batches = [batch(["A1", "A2", "A3"], ["张伟", None, ""]), batch([], []), batch(["A4", None], ["李娜", "王芳"]),
+               batch([f"B{i}" for i in range(5)], ["x"] * 5)]
+    columns = ["档案号", "姓名", "缺失列"]  # a catalog column the file lacks hashes as null
+    seen: list[pa.RecordBatch] = []
+    with DeliveryDiff(tmp_path, SimpleNamespace(id="r"), None, "r-1") as diff:  # type: ignore[arg-type]
+        alone = [diff.hash({staging.src(c): staging._column(b, c).cast(pa.string()) for c in columns}) for b in batches]
+        for group_rows in (1, 4, 6, 100_000):
+            monkeypatch.setattr(staging, "HASH_ROWS", group_rows)
+            pairs = list(staging._hashed(iter(batches), lambda b: seen.append(b) or columns, diff))
+            assert [b for b, _ in pairs] == batches
+            assert [h.to_pylist() for _, h in pairs] == [h.to_pylist() for h in alone], group_rows
+    assert seen == [batches[0]] * 4  # the columns are learnt from the first batch, once per delivery
+
+
+def test_small_read_batches_hashed_in_groups_stage_the_same(home: Path, own_catalog: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delivery read in one-row batches and hashed two rows at a time stages, quarantines and indexes
+    exactly what the usual reading does (first delivery and a redelivery with a changed row)."""
+    import pyarrow as pa
+
+    from connectors import staging
+    from connectors.formats import read_batches
+    from connectors.formats.common import sliced
+
+    changed = [list(r) for r in ROWS]
+    changed[0][1] = "张伟伟"
+    results = []
+    for where, batch_rows in ((home, None), (tmp_path / "batched", 1)):
+        where.mkdir(exist_ok=True)
+        if batch_rows:
+            monkeypatch.setattr(staging, "HASH_ROWS", 2)
+            monkeypatch.setattr(staging, "read_batches", lambda landed: (
+                piece for b in read_batches(landed) for piece in sliced(b, 1)))
+        recs = [deliver(where, own_catalog, "m1.csv", ROWS), deliver(where, own_catalog, "m2.csv", changed)]
+        results.append((
+            [{k: r[k] for k in ("batch_id", "rows_read", "rows_staged", "rows_quarantined", "rows_unchanged")} for r in recs],
+            [[{k: v for k, v in row.items() if k != "_delivered_at"} for row in staged(where, r)] for r in recs],
+            [quarantined(where, r) for r in recs],
+            pq.read_table(index_file(where)),
+        ))
+    (counts, rows, held, index), (counts_b, rows_b, held_b, index_b) = results
+    assert counts == counts_b and counts[1]["rows_staged"] == 1 and counts[1]["rows_unchanged"] == 2
+    assert rows == rows_b and held == held_b
+    assert index.equals(index_b) and isinstance(index, pa.Table)
+
+
+def test_known_hashes_are_found_whatever_their_order(tmp_path: Path) -> None:
+    """``DeliveryDiff.known`` looks the hashes up sorted (cheaper) but answers in delivery order, exactly as a
+    lookup of each hash on its own: repeated hashes, hashes below and above every indexed one, an empty batch."""
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pyarrow as pa
+
+    from connectors.snapshot import INDEX_SCHEMA, DeliveryDiff, SnapshotIndex
+
+    rng = np.random.default_rng(7)
+    indexed = rng.integers(1, 2**64 - 2, 5_000, dtype=np.uint64)
+    table = pa.table({"record_key": [f"K{i}" for i in range(len(indexed))], "row_hash": indexed,
+                      "batch_id": ["r-0"] * len(indexed)}, schema=INDEX_SCHEMA)
+    resource = SimpleNamespace(id="r")
+    with DeliveryDiff(tmp_path, resource, SnapshotIndex(table, ["r-0"], None), "r-1") as diff:  # type: ignore[arg-type]
+        assert diff.skipping
+        values = np.concatenate([rng.choice(indexed, 3_000), rng.integers(1, 2**64 - 2, 1_000, dtype=np.uint64),
+                                 np.array([0, 2**64 - 1, indexed.min(), indexed.max()], dtype=np.uint64)])
+        rng.shuffle(values)
+        expected = np.isin(values, indexed)
+        assert expected.sum() >= 3_000 and not expected.all()
+        assert (diff.known(pa.array(values, pa.uint64())) == expected).all()
+        assert diff.known(pa.array([], pa.uint64())).tolist() == []
