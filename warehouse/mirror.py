@@ -167,7 +167,9 @@ def build_mirrors(settings: Settings, catalog: Catalog, release: int | None = No
     A mirror at an earlier release whose masking is unchanged is brought up to date incrementally: only
     the golden IDs that changed since (``changed``, or else the golden tables' change data feed) are read,
     masked and merged, and a table with none keeps its version. Otherwise the mirror is rebuilt in full."""
+    from warehouse.diff import row_hashes
     from warehouse.registry import get_release, read_table
+    from zhiwang import duck
 
     rel = get_release(settings, release)
     codes = districts or list(catalog.districts)
@@ -187,23 +189,31 @@ def build_mirrors(settings: Settings, catalog: Catalog, release: int | None = No
             # masking depends on the district only through its clearance: mask once per clearance, then split
             for cleared in {"conditional" in catalog.districts[c].cleared for c in full}:
                 views[entity, cleared] = mask_table(catalog, entity, rows, _clearance(cleared), ranks)
-    updates: dict[int, dict[str, tuple[pa.Array, dict[bool, pa.Table]]]] = {}
-    for base in sorted({b["release"] for b in bases.values() if b is not None}):
-        in_process = changed is not None and base == rel.number - 1 and all(e in changed for e in ENTITY_TABLES)
-        clearances = {"conditional" in catalog.districts[c].cleared for c, b in bases.items() if b and b["release"] == base}
-        updates[base] = {}
-        for entity in ENTITY_TABLES:
-            keys, rows = (_changed_rows(changed[entity]) if in_process
-                          else _changed_since(settings, entity, base, rel.number))
-            ranks = value_ranks(catalog, entity, rows)
-            updates[base][entity] = (keys, {c: mask_table(catalog, entity, rows, _clearance(c), ranks) for c in clearances})
-    results = {}
-    for code in codes:
-        done = mirror_release(settings, code, rel.number)
-        if done is None:
-            base = bases.get(code)
-            done = _build_one(settings, catalog, code, rel.number, views, updates[base["release"]] if base else None, base)
-        results[code] = done
+    updates: dict[int, dict[str, tuple[pa.Array, dict[bool, tuple[pa.Table, np.ndarray]]]]] = {}
+    con = duck.connect() if any(b is not None for b in bases.values()) else None
+    try:
+        for base in sorted({b["release"] for b in bases.values() if b is not None}):
+            in_process = changed is not None and base == rel.number - 1 and all(e in changed for e in ENTITY_TABLES)
+            clearances = {"conditional" in catalog.districts[c].cleared for c, b in bases.items() if b and b["release"] == base}
+            updates[base] = {}
+            for entity in ENTITY_TABLES:
+                keys, rows = (_changed_rows(changed[entity]) if in_process
+                              else _changed_since(settings, entity, base, rel.number))
+                ranks = value_ranks(catalog, entity, rows)
+                masked = {c: mask_table(catalog, entity, rows, _clearance(c), ranks) for c in clearances}
+                # hashed once per clearance, not once per district: each district diffs its slice of them
+                updates[base][entity] = (keys, {c: (view, row_hashes(view, ("golden_id",), con)) for c, view in masked.items()})
+        results = {}
+        for code in codes:
+            done = mirror_release(settings, code, rel.number)
+            if done is None:
+                base = bases.get(code)
+                done = _build_one(settings, catalog, code, rel.number, views, updates[base["release"]] if base else None,
+                                  base, con)
+            results[code] = done
+    finally:
+        if con is not None:
+            con.close()
     return results
 
 
@@ -243,27 +253,64 @@ def _changed_since(settings: Settings, entity: str, base: int, number: int) -> t
     from warehouse.registry import dataset_at, get_release
 
     start, end = get_release(settings, base).tables[entity].version, get_release(settings, number).tables[entity].version
+    feed = None
     if start == end:
         keys = pa.array([], pa.string())
     else:
         storage = storage_for(settings)
         dt = DeltaTable(storage.uri(f"golden/{entity}"), storage_options=storage.storage_options)
-        feed = pa.table(dt.load_cdf(starting_version=start + 1, ending_version=end, columns=["golden_id"]).read_all())
+        feed = pa.table(dt.load_cdf(starting_version=start + 1, ending_version=end).read_all())
         keys = pc.unique(feed.column("golden_id").cast(pa.string()).combine_chunks())
     dataset = dataset_at(settings, entity, number)
     if len(keys) == 0:
         return keys, dataset.schema.empty_table()
+    rows = _rows_from_feed(feed, dataset, keys)
+    if rows is not None:
+        return keys, rows
     wanted = pc.field("golden_id").isin(keys)
     # filtered after reading: merged files carry string_view statistics pyarrow cannot filter on in the scan
     parts = [batch.filter(wanted) for batch in dataset.to_batches()]
     return keys, pa.Table.from_batches([p for p in parts if p.num_rows], schema=dataset.schema)
 
 
+def _rows_from_feed(feed: pa.Table, dataset: Any, keys: pa.Array) -> pa.Table | None:
+    """The rows of ``keys`` in ``dataset`` (a golden table at the release built), in the dataset's order,
+    taken from ``feed``, its change data feed since the base release: each key's last insert or update
+    post-image is its row now. Reading a million rows with their provenance maps to keep 4% of them costs
+    seconds; this reads the golden IDs only. None when the feed and the table disagree on which keys are
+    present (the caller then filters the table)."""
+    import numpy as np
+
+    ids = dataset.to_table(columns=["golden_id"]).column("golden_id").combine_chunks()
+    present = ids.filter(pc.is_in(ids, value_set=keys))
+    kinds = feed.column("_change_type").cast(pa.string())
+    versions = feed.column("_commit_version").cast(pa.int64())
+    golden_ids = feed.column("golden_id").cast(pa.string())
+    # within a commit an update's post-image outranks its pre-image, a later commit every earlier one
+    rank = pc.add(pc.multiply(versions, 2), pc.cast(pc.equal(kinds, "update_postimage"), pa.int64()))
+    order = pc.sort_indices(pa.table({"golden_id": golden_ids, "rank": rank}),
+                            sort_keys=[("golden_id", "ascending"), ("rank", "descending")])
+    sorted_ids = golden_ids.take(order).combine_chunks()
+    first = np.ones(len(sorted_ids), dtype=bool)
+    if len(sorted_ids) > 1:
+        first[1:] = pc.not_equal(sorted_ids.slice(1), sorted_ids.slice(0, len(sorted_ids) - 1)).to_numpy(zero_copy_only=False)
+    last = order.filter(pa.array(first))  # per key, the feed row of its last change
+    alive = pc.is_in(kinds.take(last), value_set=pa.array(["insert", "update_postimage"]))
+    live = last.filter(alive)
+    live_ids = golden_ids.take(live)
+    # each side holds a key once: equal sets when equally many and each present key has a live row
+    if len(live_ids) != len(present) or (pc.sum(pc.invert(pc.is_in(present, value_set=live_ids))).as_py() or 0):
+        return None
+    at = pc.index_in(present, value_set=live_ids)
+    return feed.select(dataset.schema.names).cast(dataset.schema).take(live.take(at))
+
+
 def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, views: dict[tuple[str, bool], pa.Table],
-               updates: dict[str, tuple[pa.Array, dict[bool, pa.Table]]] | None, base: dict[str, Any] | None) -> dict[str, Any]:
+               updates: dict[str, tuple[pa.Array, dict[bool, tuple[pa.Table, np.ndarray]]]] | None,
+               base: dict[str, Any] | None, con: Any = None) -> dict[str, Any]:
     from deltalake import DeltaTable
 
-    from warehouse.delta_io import upsert_table
+    from warehouse.delta_io import upsert_keyed, upsert_table
 
     storage = storage_for(settings)
     opts = storage.storage_options
@@ -278,11 +325,13 @@ def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, vie
             if len(keys) == 0:
                 tables[entity] = dict(base["tables"][entity])
                 continue
-            view = masked_by_clearance["conditional" in cleared]
-            masked = view.filter(pc.equal(view.column("district_code"), code))
-            # only the changed golden IDs are compared (and may be deleted, e.g. moved to another district)
-            version = upsert_table(uri, masked, ("golden_id",), meta, scope=pc.field("golden_id").isin(keys),
-                                   storage_options=opts)
+            view, hashes = masked_by_clearance["conditional" in cleared]
+            mine = pc.fill_null(pc.equal(view.column("district_code"), code), False)
+            masked = view.filter(mine)
+            # only the changed golden IDs are compared (and may be deleted, e.g. moved to another district);
+            # the same diff and merge as upsert_table with that scope (tests/warehouse/test_mirror.py pins it)
+            version, _ = upsert_keyed(uri, masked, "golden_id", meta, keys, hashes[mine.to_numpy(zero_copy_only=False)],
+                                      con, storage_options=opts)
             rows = DeltaTable(uri, version=version, storage_options=opts).count()
         else:
             view = views[entity, "conditional" in cleared]
@@ -291,14 +340,23 @@ def _build_one(settings: Settings, catalog: Catalog, code: str, number: int, vie
             rows = masked.num_rows
         tables[entity] = {"version": version, "rows": rows}
     release_uri = storage.uri(mirror_key(code, "release"))
-    history = (DeltaTable(release_uri, storage_options=opts).to_pyarrow_table()
-               if DeltaTable.is_deltatable(release_uri, storage_options=opts) else RELEASE_SCHEMA.empty_table())
-    history = history.filter(pc.not_equal(history.column("release"), number)).cast(RELEASE_SCHEMA)
+    known, delta = None, None
+    if DeltaTable.is_deltatable(release_uri, storage_options=opts):
+        release_dt = DeltaTable(release_uri, storage_options=opts)
+        stored = release_dt.to_pyarrow_table()
+        known = (release_dt.version(), stored)
+        history = stored.filter(pc.not_equal(stored.column("release"), number)).cast(RELEASE_SCHEMA)
+    else:
+        history = RELEASE_SCHEMA.empty_table()
     new_rows = pa.table({"release": [number] * len(tables), "table_name": list(tables),
                          "version": [t["version"] for t in tables.values()], "rows": [t["rows"] for t in tables.values()],
                          "published_at": [now] * len(tables)}, schema=RELEASE_SCHEMA)
+    if known is not None and history.num_rows == known[1].num_rows:
+        # nothing of release ``number`` stored yet (no crashed build of it): the diff is just the appended
+        # rows, as row_delta finds them, without a DuckDB database per district
+        delta = new_rows.append_column("_op", pa.array(["I"] * new_rows.num_rows, pa.string()))
     version = upsert_table(release_uri, pa.concat_tables([history, new_rows]), ("release", "table_name"), meta,
-                           storage_options=opts)
+                           known=known, storage_options=opts, delta=delta)
     tables["release"] = {"version": version, "rows": history.num_rows + new_rows.num_rows}
     record = {"release": number, "district": code, "created_at": now, "cleared": cleared, "tables": tables,
               "masking": masking_fingerprint(catalog, code)}

@@ -28,3 +28,79 @@ def test_delete_append_leaves_exactly_the_new_content(tmp_path: Path, monkeypatc
     version = delta_io.upsert_table(path, second, ("golden_id",), {"zhiwang.release": "2"}, method="delete_append")
     got = DeltaTable(str(path), version=version).to_pyarrow_table().sort_by("golden_id")
     assert got.to_pylist() == second.sort_by("golden_id").to_pylist()
+
+
+def _people(ids: list[int], names: dict[int, str | None], days: dict[int, int | None]) -> pa.Table:
+    return pa.table({"golden_id": pa.array([f"P{i:04d}" for i in ids], pa.string()),
+                     "name": pa.array([names[i] for i in ids], pa.string()),
+                     "birth_date": pa.array([days[i] for i in ids], pa.int32()).cast(pa.date32())})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_key_delta_equals_row_delta(seed: int) -> None:
+    import numpy as np
+
+    from warehouse.diff import row_delta
+
+    rng = np.random.default_rng(seed)
+    n = [0, 1, 30, 200, 200, 500][seed]
+    old_ids = [int(i) for i in rng.permutation(n * 2)[:n]]
+    names = {i: (None if rng.random() < 0.1 else f"n{i}") for i in range(n * 3)}
+    days = {i: (None if rng.random() < 0.1 else int(rng.integers(0, 20000))) for i in range(n * 3)}
+    old = _people(old_ids, names, days)
+    kept = [i for i in old_ids if rng.random() > 0.2]  # about a fifth deleted
+    new_ids = kept + [int(i) for i in range(n * 2, n * 2 + int(rng.integers(0, n + 1)))]  # some inserted
+    new_ids = [new_ids[i] for i in rng.permutation(len(new_ids))]
+    changed_names = dict(names)
+    changed_days = dict(days)
+    for i in new_ids:  # some updated: a value changed, set to null or set from null
+        roll = rng.random()
+        if roll < 0.1:
+            changed_names[i] = None if names[i] is not None else "was null"
+        elif roll < 0.2:
+            changed_days[i] = (days[i] or 0) + 1
+    new = _people(new_ids, changed_names, changed_days)
+    expected = row_delta(new, old, ("golden_id",))
+    got = delta_io.key_delta(new, old, "golden_id")
+    assert got.schema == expected.schema
+    if n >= 200:
+        assert set(expected.column("_op").to_pylist()) == {"I", "U", "D"}
+    assert got.to_pylist() == expected.to_pylist()  # the same rows in the same order
+
+
+def _feed(path: Path, start: int) -> list[dict]:
+    feed = pa.table(DeltaTable(str(path)).load_cdf(starting_version=start).read_all()).drop(["_commit_timestamp"])
+    rows = [{k: (str(v) if v is not None else None) for k, v in r.items()} for r in feed.to_pylist()]
+    return sorted(rows, key=lambda r: sorted((k, v or "") for k, v in r.items()))
+
+
+def test_upsert_keyed_commits_what_upsert_table_with_a_scope_commits(tmp_path: Path) -> None:
+    import pyarrow.compute as pc
+
+    from warehouse.diff import row_hashes
+
+    names = {i: f"n{i}" for i in range(200)}
+    days = dict.fromkeys(range(200), 100)
+    first = _people(list(range(100)), names, days)
+    # in the scope (60-99, 150-159): 60-69 updated, 75-89 unchanged, 70-74 and 90-99 deleted, 150-159 new;
+    # rows out of the scope (0-59) are not handed over and must stay
+    scope = pa.array([f"P{i:04d}" for i in [*range(60, 100), *range(150, 160)]])
+    changed = {**names, **{i: f"moved{i}" for i in range(60, 70)}}
+    second = _people([*range(75, 90), *range(150, 160), *range(60, 70)], changed, days)
+    paths = {how: tmp_path / how for how in ("table", "keyed")}
+    for path in paths.values():
+        delta_io.upsert_table(path, first, ("golden_id",), {"zhiwang.release": "1"})
+    meta = {"zhiwang.release": "2"}
+    v_table = delta_io.upsert_table(paths["table"], second, ("golden_id",), meta, scope=pc.field("golden_id").isin(scope))
+    v_keyed, delta = delta_io.upsert_keyed(paths["keyed"], second, "golden_id", meta, scope,
+                                           row_hashes(second, ("golden_id",)))
+    assert v_keyed == v_table == 1
+    assert sorted(delta.column("_op").to_pylist()) == ["D"] * 15 + ["I"] * 10 + ["U"] * 10
+    for version in (0, 1):
+        assert (DeltaTable(str(paths["keyed"]), version=version).to_pyarrow_table().sort_by("golden_id")
+                .equals(DeltaTable(str(paths["table"]), version=version).to_pyarrow_table().sort_by("golden_id")))
+    assert DeltaTable(str(paths["keyed"])).count() == 60 + 15 + 10 + 10
+    assert _feed(paths["keyed"], 1) == _feed(paths["table"], 1)
+    assert DeltaTable(str(paths["keyed"])).history(1)[0]["operation"] == "MERGE"
+    # nothing changed: no commit, like upsert_table
+    assert delta_io.upsert_keyed(paths["keyed"], second, "golden_id", meta, scope)[0] == 1
