@@ -30,9 +30,9 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from catalog.canonical import CANONICAL_FIELDS
+from entity_resolution import state_files
 from entity_resolution.clustering import PairCodes, cluster_records, encode_pairs
 from entity_resolution.scope import config_digest
 from entity_resolution.stable_ids import REGISTRY_SCHEMA, XREF_STATE_SCHEMA, assign_ids
@@ -43,6 +43,7 @@ from zhiwang.errors import UserError
 if TYPE_CHECKING:
     from catalog.models import Catalog
     from entity_resolution.scope import Scope
+    from warehouse.release import Rebuilt
     from zhiwang.settings import Settings
 
 CHANGES_SCHEMA = pa.schema([
@@ -83,6 +84,9 @@ class GoldenResult:
     disagreements: pa.Table
     cut_edges: pa.Table
     stats: dict[str, Any] = field(default_factory=dict)
+    rebuilt: Rebuilt | None = None
+    """After an incremental resolve: the golden IDs it rebuilt and their rows in the previous state (every
+    other golden row is carried over as it was), for the publish to diff only those; None after a full one."""
 
 
 def with_record_uid(records: pa.Table) -> pa.Table:
@@ -340,6 +344,11 @@ def _carry_over(entity: str, result: GoldenResult, previous: GoldenState, plan: 
     keep = pc.and_(pc.equal(old.column("status"), "active"),
                    pc.invert(pc.is_in(old.column("golden_id"), value_set=plan.golden_ids)))
     carried = old.filter(pc.fill_null(keep, False)).cast(result.golden.schema)
+    from warehouse.release import Rebuilt
+
+    rebuilt = result.golden.column("golden_id").combine_chunks()
+    result.rebuilt = Rebuilt(since=previous.release, golden_ids=rebuilt,
+                             before=old.filter(pc.is_in(old.column("golden_id"), value_set=rebuilt)))
     result.golden = pa.concat_tables([result.golden, carried])
     result.state.golden = result.golden
     # xref rows of the unaffected records: their golden ID and probability as the previous state has them
@@ -382,16 +391,16 @@ def save_state(directory: Path, state: GoldenState, *, written: dict[str, Path] 
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     for name in ("registry", "xref", "golden", "disagreements", "decisions"):
-        table, target = getattr(state, name), tmp / f"{name}.parquet"
+        table = getattr(state, name)
         if table is None:
             continue
         if written and name in written:
             try:
-                os.link(written[name], target)
+                os.link(written[name], state_files.path(tmp, name))
                 continue
             except OSError:  # another file system, or no hard links: write it
                 pass
-        pq.write_table(table, target)
+        state_files.write(table, tmp, name)
     (tmp / "state.json").write_text(json.dumps({"entity": state.entity, "release": state.release, "config": state.config}))
     replace_dir(tmp, directory)
 
@@ -420,12 +429,12 @@ def load_state(directory: Path) -> GoldenState | None:
     if not meta.exists():
         return None
     info = json.loads(meta.read_text())
-    xref = pq.read_table(directory / "xref.parquet")
-    optional = {n: pq.read_table(directory / f"{n}.parquet") if (directory / f"{n}.parquet").exists() else None
+    xref = state_files.read(directory, "xref")
+    optional = {n: state_files.read(directory, n) if state_files.exists(directory, n) else None
                 for n in ("disagreements", "decisions")}
     return GoldenState(entity=info["entity"], release=int(info["release"]),
-                       registry=pq.read_table(directory / "registry.parquet").cast(REGISTRY_SCHEMA),
+                       registry=state_files.read(directory, "registry").cast(REGISTRY_SCHEMA),
                        # states saved before signatures hold the two columns only (then the next resolve is full)
                        xref=xref.cast(pa.schema([*XREF_STATE_SCHEMA, *(f for f in xref.schema
                                                                       if f.name not in XREF_STATE_SCHEMA.names)])),
-                       golden=pq.read_table(directory / "golden.parquet"), config=info.get("config"), **optional)
+                       golden=state_files.read(directory, "golden"), config=info.get("config"), **optional)

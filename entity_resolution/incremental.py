@@ -18,16 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from catalog.canonical import CANONICAL_FIELDS
+from entity_resolution import state_files
 from entity_resolution.backends import get_backend
 from zhiwang import duck
 
 if TYPE_CHECKING:
-
+    from entity_resolution.clustering import PairCodes
     from zhiwang.settings import Settings
 
 # entity → (model module, standardize function, column whose valid value makes a pair decisive)
@@ -62,6 +63,9 @@ class Scored:
     """:func:`fingerprints` of the records, in their order."""
     cache_release: int | None = None
     """incremental: the release whose pairs the unchanged records' pairs were kept from."""
+    encoded: PairCodes | None = None
+    """incremental: ``pairs`` encoded as positions among the records (clustering.encode_pairs gives the same),
+    found on the way: a city's pairs need not be hashed again to cluster them."""
 
 
 def cache_dir(settings: Settings, entity: str) -> Path:
@@ -93,16 +97,30 @@ def score(settings: Settings, entity: str, records: pa.Table, *, threshold: floa
     records = records.append_column("fingerprint", fingerprints(entity, records))
     cache = _load(settings, entity, model_sha)
     if cache is not None:
+        from entity_resolution.clustering import _encode
+
         old_matching, old_pairs, cache_release = cache
-        # Arrow hash sets, not Python sets: a city has millions of records
-        unchanged = pc.is_in(_keys(records.column("record_uid"), records.column("fingerprint")),
-                             value_set=_keys(old_matching.column("unique_id"), old_matching.column("fingerprint")))
-        changed = records.num_rows - pc.sum(unchanged).as_py() if records.num_rows else 0
-        if changed <= FULL_RESCORE_SHARE * max(records.num_rows, 1):
-            scored = _incremental(entity, records, unchanged, changed, old_matching, old_pairs, model, decisive,
-                                  threshold)
-            scored.fingerprints, scored.cache_release = records.column("fingerprint"), cache_release
-            return scored
+        uids = records.column("record_uid").combine_chunks().cast(pa.string())
+        # one hash pass puts the cached rows and both ends of the cached pairs at their record's position
+        # (-1: no longer a record); everything after is integer work on a city's millions of rows
+        unique, (row_at, left, right) = _encode(uids, old_matching.column("unique_id"), old_pairs.column("record_uid_l"),
+                                                old_pairs.column("record_uid_r"))
+        if unique and not uids.null_count:
+            found = row_at >= 0
+            kept = np.zeros(len(row_at), dtype=bool)  # a cached row whose record has the same fingerprint now
+            kept[found] = pc.equal(old_matching.column("fingerprint").filter(pa.array(found)),
+                                   records.column("fingerprint").take(pa.array(row_at[found]))).to_numpy(zero_copy_only=False)
+            unchanged = np.zeros(records.num_rows, dtype=bool)
+            unchanged[row_at[kept]] = True
+            changed = records.num_rows - int(unchanged.sum())
+            if changed <= FULL_RESCORE_SHARE * max(records.num_rows, 1):
+                both = (left >= 0) & (right >= 0)
+                both[both] = unchanged[left[both]] & unchanged[right[both]]
+                scored = _incremental(entity, records, unchanged, changed, old_matching.filter(pa.array(kept)),
+                                      old_pairs.filter(pa.array(both)), model, decisive, threshold)
+                scored.fingerprints, scored.cache_release = records.column("fingerprint"), cache_release
+                scored.encoded = _encoded(uids, left[both], right[both], scored.pairs.slice(int(both.sum())))
+                return scored
     matching = _standardized(records, entity)
     pairs = get_backend().predict(model, matching.drop_columns(["fingerprint"]), None, decisive=decisive,
                                   threshold=threshold)
@@ -110,25 +128,28 @@ def score(settings: Settings, entity: str, records: pa.Table, *, threshold: floa
                   fingerprints=records.column("fingerprint"))
 
 
-def _keys(uids: pa.ChunkedArray, fingerprints: pa.ChunkedArray) -> pa.ChunkedArray:
-    return pc.binary_join_element_wise(uids, fingerprints, "\x1f")
-
-
-def _incremental(entity: str, records: pa.Table, unchanged: pa.ChunkedArray, changed: int, old_matching: pa.Table,
-                 old_pairs: pa.Table, model: dict[str, Any], decisive: str,
-                 threshold: float) -> Scored:
-    stable = records.column("record_uid").filter(unchanged).combine_chunks()
-    fresh = (_standardized(records.filter(pc.invert(unchanged)), entity) if changed
-             else old_matching.schema.empty_table())
-    kept_rows = old_matching.filter(pc.is_in(old_matching.column("unique_id"), value_set=stable))
-    kept_pairs = old_pairs.filter(pc.and_(pc.is_in(old_pairs.column("record_uid_l"), value_set=stable),
-                                          pc.is_in(old_pairs.column("record_uid_r"), value_set=stable)))
+def _incremental(entity: str, records: pa.Table, unchanged: np.ndarray, changed: int, kept_rows: pa.Table,
+                 kept_pairs: pa.Table, model: dict[str, Any], decisive: str, threshold: float) -> Scored:
+    """``kept_rows``/``kept_pairs``: the cached matching rows of the unchanged records and the cached pairs
+    between two of them. The pairs come back as the kept ones, then the new ones."""
+    fresh = (_standardized(records.filter(pa.array(~unchanged)), entity) if changed
+             else kept_rows.schema.empty_table())
     new_pairs = (get_backend().predict(model, fresh.drop_columns(["fingerprint"]), kept_rows.drop_columns(["fingerprint"]),
                                        decisive=decisive, threshold=threshold)
                  if fresh.num_rows else kept_pairs.schema.empty_table())
     matching = pa.concat_tables([kept_rows, fresh], promote_options="permissive")
     return Scored(pairs=pa.concat_tables([kept_pairs, new_pairs], promote_options="permissive"), matching=matching,
                   mode="incremental", rescored=changed)
+
+
+def _encoded(uids: pa.Array, left: np.ndarray, right: np.ndarray, new_pairs: pa.Table) -> PairCodes:
+    """The pair codes of kept pairs (``left``/``right``, known) followed by ``new_pairs`` (looked up: a
+    delivery's new pairs are few, so only their uids are hashed)."""
+    from entity_resolution.clustering import PairCodes, lookup
+
+    new_left, new_right = (lookup(uids, new_pairs.column("record_uid_l"), new_pairs.column("record_uid_r"))
+                           if new_pairs.num_rows else (np.zeros(0, np.int64), np.zeros(0, np.int64)))
+    return PairCodes(uids=uids, left=np.concatenate([left, new_left]), right=np.concatenate([right, new_right]))
 
 
 PARALLEL_MIN_RECORDS = 300_000
@@ -180,8 +201,8 @@ def save_pending(folder: Path, scored: Scored, entity: str, release: int) -> Non
     """Keep this run's matching rows and pairs beside its pending golden tables (of ``release``)."""
     _, _, model_sha = _model(entity)
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(scored.matching, folder / "matching.parquet")
-    pq.write_table(scored.pairs, folder / "pairs.parquet")
+    state_files.write(scored.matching, folder, "matching")
+    state_files.write(scored.pairs, folder, "pairs")
     (folder / "model.sha256").write_text(model_sha, encoding="utf-8")
     (folder / "release").write_text(str(release), encoding="utf-8")
 
@@ -189,7 +210,7 @@ def save_pending(folder: Path, scored: Scored, entity: str, release: int) -> Non
 def promote(settings: Settings, entity: str, pending: Path) -> None:
     """After the release is recorded: the pending match cache becomes the one the next run starts from."""
     target = cache_dir(settings, entity)
-    if not (pending / "matching.parquet").exists():
+    if not state_files.exists(pending, "matching"):
         return
     target.parent.mkdir(parents=True, exist_ok=True)
     from entity_resolution.golden import replace_dir
@@ -203,7 +224,7 @@ def _load(settings: Settings, entity: str, model_sha: str) -> tuple[pa.Table, pa
         if (folder / "model.sha256").read_text(encoding="utf-8") != model_sha:
             return None  # a retrained model scores differently: start afresh
         release = (folder / "release").read_text(encoding="utf-8").strip() if (folder / "release").exists() else ""
-        return (pq.read_table(folder / "matching.parquet"), pq.read_table(folder / "pairs.parquet"),
+        return (state_files.read(folder, "matching"), state_files.read(folder, "pairs"),
                 int(release) if release.isdigit() else None)
     except FileNotFoundError:
         return None

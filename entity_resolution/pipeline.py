@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from catalog.canonical import ENTITY_TYPES
-from entity_resolution import incremental
+from entity_resolution import incremental, state_files
 from entity_resolution.backends import PAIRS_SCHEMA
 from entity_resolution.sources import load_source_records
 from zhiwang.metering import stage
@@ -28,6 +27,7 @@ from zhiwang.metering import stage
 if TYPE_CHECKING:
     from catalog.models import Catalog
     from entity_resolution.golden import GoldenResult
+    from warehouse.release import Published, Rebuilt
     from zhiwang.settings import Settings
 
 CLUSTER_THRESHOLD = 0.9
@@ -55,7 +55,17 @@ def pending_dir(settings: Settings, release: int, entity: str) -> Path:
 
 
 PENDING_TABLES = ("golden", "xref", "changes", "disagreements")
-"""What the resolve stage of an entity hands the publish stage."""
+"""What the resolve stage of an entity hands the publish stage (and, after an incremental resolve, the rows it
+rebuilt: ``rebuilt_ids`` and ``rebuilt_before``, see :class:`warehouse.release.Rebuilt`)."""
+
+
+@dataclass
+class Resolved:
+    """One entity's resolve result as the publish stage takes it."""
+
+    tables: dict[str, pa.Table]
+    """PENDING_TABLES by name."""
+    rebuilt: Rebuilt | None = None
 
 
 def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, release: int) -> dict[str, Any]:
@@ -65,9 +75,9 @@ def resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str, rele
 
 
 def _resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str,
-                          release: int) -> tuple[dict[str, Any], dict[str, pa.Table]]:
-    """:func:`resolve_entity_stage`, also returning the pending tables as written (a caller publishing in the
-    same process need not read them back)."""
+                          release: int) -> tuple[dict[str, Any], Resolved]:
+    """:func:`resolve_entity_stage`, also returning the pending result as written (a caller publishing in the
+    same process need not read it back)."""
     from entity_resolution.golden import resolve_entity, save_state
 
     folder = pending_dir(settings, release, entity)
@@ -84,6 +94,7 @@ def _resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str,
         mode, rescored = (matched.mode, matched.rescored) if matched is not None else ("none", 0)
         fingerprints = matched.fingerprints if matched is not None else None
         pairs_release = matched.cache_release if matched is not None and matched.mode == "incremental" else None
+        encoded = matched.encoded if matched is not None else None
         if matched is not None:  # the matching rows are kept for the next run, not needed for this one
             incremental.save_pending(tmp / "match", matched, entity, release)
         del matched
@@ -91,8 +102,8 @@ def _resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str,
     with stage(f"{entity}:cluster+survive", rows=records.num_rows) as survive:
         result = resolve_entity(settings, catalog, entity, records, pairs, release=release,
                                 threshold=CLUSTER_THRESHOLD, identifier_constraints=True, fingerprints=fingerprints,
-                                pairs_release=pairs_release)
-        del fingerprints
+                                pairs_release=pairs_release, encoded=encoded)
+        del fingerprints, encoded
     with stage(f"{entity}:charts") as charts:
         if records.num_rows >= 2:
             from entity_resolution.charts import write_charts
@@ -100,8 +111,11 @@ def _resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str,
             write_charts(settings, entity, records)
     with stage(f"{entity}:save") as saving:
         for name in PENDING_TABLES:
-            pq.write_table(getattr(result, name), tmp / f"{name}.parquet")
-        same = {n: tmp / f"{n}.parquet" for n in ("golden", "disagreements")
+            state_files.write(getattr(result, name), tmp, name)
+        if result.rebuilt is not None:
+            state_files.write(pa.table({"golden_id": result.rebuilt.golden_ids}), tmp, "rebuilt_ids")
+            state_files.write(result.rebuilt.before, tmp, "rebuilt_before")
+        same = {n: state_files.path(tmp, n) for n in ("golden", "disagreements")
                 if getattr(result.state, n) is getattr(result, n)}  # the state keeps them: linked, not written twice
         save_state(tmp / "state", result.state, written=same)
     info = {
@@ -109,29 +123,49 @@ def _resolve_entity_stage(settings: Settings, catalog: Catalog, entity: str,
         "golden_active": _active(result.golden), "review_open": result.stats.get("review_open", 0),
         "match_mode": mode, "rescored": rescored, "identifier_conflicts": result.stats["identifier_conflicts"],
         "resolve_mode": result.stats["resolve_mode"], "resolved_records": result.stats["resolved_records"],
+        "rebuilt_since": result.rebuilt.since if result.rebuilt is not None else None,
         "timings": {"load": load.seconds, "match": match.seconds, "cluster+survive": survive.seconds,
                     "charts": charts.seconds, "save": saving.seconds},
     }
     (tmp / "info.json").write_text(json.dumps(info), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
-    return info, {name: getattr(result, name) for name in PENDING_TABLES}
+    return info, Resolved({name: getattr(result, name) for name in PENDING_TABLES}, result.rebuilt)
+
+
+def _read_pending(settings: Settings, release: int, entity: str) -> Resolved:
+    from warehouse.release import Rebuilt
+
+    folder = pending_dir(settings, release, entity)
+    since = json.loads((folder / "info.json").read_text(encoding="utf-8")).get("rebuilt_since")
+    rebuilt = None
+    if since is not None:
+        rebuilt = Rebuilt(since=int(since), golden_ids=state_files.read(folder, "rebuilt_ids").column(0).combine_chunks(),
+                          before=state_files.read(folder, "rebuilt_before"))
+    return Resolved({n: state_files.read(folder, n) for n in PENDING_TABLES}, rebuilt)
 
 
 def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: str = "",
-                  resolved: dict[str, dict[str, pa.Table]] | None = None) -> dict[str, Any]:
+                  resolved: dict[str, Resolved] | None = None) -> dict[str, Any]:
     """Links, then publish the pending results of every entity as ``release``; promote the resolve state.
-    ``resolved``: the pending tables per entity as this process's resolve stages returned them (read from
+    ``resolved``: the pending results per entity as this process's resolve stages returned them (read from
     ``resolve/_pending`` otherwise: at a million persons that read takes seconds)."""
+    return _publish_stage(settings, catalog, release, note=note, resolved=resolved)[0]
+
+
+def _publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: str,
+                   resolved: dict[str, Resolved] | None) -> tuple[dict[str, Any], Published | None]:
+    """:func:`publish_stage`, also returning what the publish computed (None for a retry after the commit),
+    from which this process builds the mirrors without reading the release back."""
     from entity_resolution.golden import promote_state
     from entity_resolution.links import build_links
-    from warehouse.release import publish_release
+    from warehouse.release import publish
     from zhiwang.errors import UserError
 
     missing = [e for e in ENTITY_TYPES if not (pending_dir(settings, release, e) / "info.json").exists()]
     if len(missing) == len(ENTITY_TYPES) and next_release(settings) > release:
         # a retry after this release was published (its pending results are removed only after the commit)
-        return {"release": release, "links": None, "disagreements": None, "timings": {}, "already_published": True}
+        return {"release": release, "links": None, "disagreements": None, "timings": {}, "already_published": True}, None
     if missing:
         raise UserError(f"Cannot publish release {release}: entity types {', '.join(missing)} were not resolved "
                         f"for it. Run the resolve stage first (zhiwang run).")
@@ -139,8 +173,8 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
         raise UserError(f"Release {release} is stale: release {next_release(settings) - 1} was published meanwhile. "
                         "Resolve again (zhiwang run) to build the next release.")
     with stage("links") as linking:
-        parts = {e: (resolved or {}).get(e) or {n: pq.read_table(pending_dir(settings, release, e) / f"{n}.parquet")
-                                                 for n in PENDING_TABLES} for e in ENTITY_TYPES}
+        results = {e: (resolved or {}).get(e) or _read_pending(settings, release, e) for e in ENTITY_TYPES}
+        parts = {e: results[e].tables for e in ENTITY_TYPES}
         golden = {e: parts[e]["golden"] for e in ENTITY_TYPES}
         links = build_links(golden["person"], golden["legal_entity"], golden["building"])
         linking.rows = links.num_rows
@@ -153,15 +187,16 @@ def publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: s
             "changes": pa.concat_tables([parts[e]["changes"] for e in ENTITY_TYPES]),
         }
         publishing.rows = tables["xref"].num_rows
-        published = publish_release(settings, catalog, tables, note=note, build_mirrors=False)
+        published = publish(settings, tables, note=note,
+                            rebuilt={e: r.rebuilt for e, r in results.items() if r.rebuilt is not None})
         for entity in ENTITY_TYPES:  # only now: a failed publish must not advance golden IDs
             promote_state(settings, entity, pending_dir(settings, release, entity) / "state")
             incremental.promote(settings, entity, pending_dir(settings, release, entity) / "match")
-        disagreements = _write_disagreements(settings, published.number,
+        disagreements = _write_disagreements(settings, published.release.number,
                                              {e: parts[e]["disagreements"] for e in ENTITY_TYPES})
     shutil.rmtree(settings.home / "resolve" / "_pending" / f"release_{release}", ignore_errors=True)
-    return {"release": published.number, "links": links.num_rows, "disagreements": disagreements,
-            "timings": {"links": linking.seconds, "publish": publishing.seconds}}
+    return {"release": published.release.number, "links": links.num_rows, "disagreements": disagreements,
+            "timings": {"links": linking.seconds, "publish": publishing.seconds}}, published
 
 
 def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: bool = True,
@@ -175,17 +210,20 @@ def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: 
         outcome.counts[entity] = {k: info[k] for k in ("records", "pairs", "golden_active", "review_open",
                                                        "match_mode", "rescored", "resolve_mode", "resolved_records")}
         outcome.timings.update({f"{entity}:{k}": v for k, v in info["timings"].items()})
-    published = publish_stage(settings, catalog, release, note=note, resolved=resolved)
+    info, published = _publish_stage(settings, catalog, release, note=note, resolved=resolved)
     del resolved
-    outcome.release = published["release"]
-    outcome.counts["links"] = published["links"]
-    outcome.counts["disagreements"] = published["disagreements"]
-    outcome.timings.update(published["timings"])
+    outcome.release = info["release"]
+    outcome.counts["links"] = info["links"]
+    outcome.counts["disagreements"] = info["disagreements"]
+    outcome.timings.update(info["timings"])
     if build_mirrors:
         from warehouse.mirror import build_mirrors as build
 
         with stage("mirrors") as mirroring:
-            build(settings, catalog, outcome.release)
+            if published is not None:  # the tables and deltas at hand: the mirrors read nothing back
+                published.build_mirrors(settings, catalog)
+            else:
+                build(settings, catalog, outcome.release)
         outcome.timings["mirrors"] = mirroring.seconds
     return outcome
 
