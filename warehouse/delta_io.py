@@ -125,45 +125,20 @@ def _read(dt: Any, schema: pa.Schema, scope: Any) -> pa.Table:
     return pa.Table.from_batches([p for p in parts if p.num_rows], schema=dataset.schema)
 
 
-def key_delta(table: pa.Table, old: pa.Table, key: str, hashes: Any = None, old_hashes: Any = None,
-              con: Any = None) -> pa.Table:
-    """:func:`warehouse.diff.row_delta` of ``table`` against ``old`` (both holding each value of the single
-    key column ``key`` at most once), the same rows in the same order, computed in Arrow on row hashes given
-    or made on ``con``: no DuckDB database of its own, which costs more than the diff when a mirror build
-    makes dozens of small ones."""
-    import numpy as np
-    import pyarrow.compute as pc
-
-    from warehouse.diff import row_hashes
-
-    old = old.select(table.column_names).cast(table.schema)
-    hashes = row_hashes(table, (key,), con) if hashes is None else np.asarray(hashes, dtype=np.uint64)
-    old_hashes = row_hashes(old, (key,), con) if old_hashes is None else np.asarray(old_hashes, dtype=np.uint64)
-    new_keys, old_keys = table.column(key).combine_chunks(), old.column(key).combine_chunks()
-    at = pc.index_in(new_keys, value_set=old_keys).to_numpy(zero_copy_only=False)  # position in old, NaN if none
-    found = ~np.isnan(at) if at.dtype.kind == "f" else np.ones(len(at), dtype=bool)
-    matched = np.zeros(len(at), dtype=bool)
-    if found.any():
-        matched[found] = hashes[found] == old_hashes[at[found].astype(np.int64)]
-    upserts = np.flatnonzero(~matched)  # new (I) or changed (U), in table order like row_delta
-    gone = np.flatnonzero(~pc.is_in(old_keys, value_set=new_keys).to_numpy(zero_copy_only=False))
-    ops = np.where(found[upserts], "U", "I").tolist() + ["D"] * len(gone)
-    return (pa.concat_tables([table.take(pa.array(upserts, pa.int64())), old.take(pa.array(gone, pa.int64()))])
-            .append_column("_op", pa.array(ops, pa.string())))
-
-
 def upsert_keyed(path: Path | str, table: pa.Table, key: str, metadata: dict[str, str], scope_keys: pa.Array,
                  hashes: Any = None, con: Any = None, storage_options: dict[str, str] | None = None) -> tuple[int, pa.Table]:
     """``upsert_table(path, table, (key,), metadata, scope=pc.field(key).isin(scope_keys), storage_options=…)``
     on an existing Delta table, with the same reads and the same commit (one merge, none when nothing
-    changed), the diff made by :func:`key_delta` (``hashes``: ``table``'s row hashes if the caller has them;
-    ``con``: a DuckDB connection to hash on). Returns (the resulting version, the delta committed)."""
+    changed), the diff made on ``con`` (a DuckDB connection the caller keeps for many tables; ``hashes``:
+    ``table``'s row hashes if the caller has them). Returns (the resulting version, the delta committed)."""
     import pyarrow.compute as pc
     from deltalake import CommitProperties, DeltaTable
 
+    from warehouse.diff import row_delta
+
     uri = str(path)
     dt = DeltaTable(uri, storage_options=storage_options)
-    delta = key_delta(table, _read(dt, table.schema, pc.field(key).isin(scope_keys)), key, hashes, con=con)
+    delta = row_delta(table, _read(dt, table.schema, pc.field(key).isin(scope_keys)), (key,), hashes, con=con)
     if delta.num_rows == 0:
         return dt.version(), delta
     _merge(dt, table.column_names, delta, (key,), CommitProperties(custom_metadata=metadata))
