@@ -15,6 +15,10 @@ golden tables (``golden_id``, canonical fields, ``status``) and returns ``LINK_S
 A key shared by several targets (two buildings parsed to one key, two firms with one name) links nothing:
 a wrong link is worse than a missing one. The joins run in DuckDB; standardizing runs once per distinct
 value, so 1M persons take well under a minute.
+
+The persons' keys (:func:`person_view`) are most of the work, and each depends on that person's golden row
+alone: after an incremental resolve, :func:`updated_person_view` takes the last release's keys and makes
+them again only for the golden rows the resolve rebuilt.
 """
 
 from __future__ import annotations
@@ -95,7 +99,9 @@ def _keys(addresses: pa.Array, districts: pa.Array) -> pa.Array:
     return pc.if_else(pc.and_(starts_bare, pc.is_valid(districts)), filled, keys)
 
 
-def _person_view(persons: pa.Table) -> pa.Table:
+def person_view(persons: pa.Table) -> pa.Table:
+    """The active persons' link keys (golden ID, matching forms of ID number, name, employer, the building key
+    of the residence), one row per active golden person."""
     from entity_resolution import standardize as s
 
     p = _active(persons, "person", ("name", "id_number", "residence_address", "district_code", "employer_uscc",
@@ -178,10 +184,29 @@ ORDER BY link_type, from_id, to_id
 """
 
 
-def build_links(person_golden: pa.Table, legal_entity_golden: pa.Table, building_golden: pa.Table) -> pa.Table:
-    """The links between active golden entities (``LINK_SCHEMA``), sorted by type, from, to."""
+def updated_person_view(previous: pa.Table, persons: pa.Table, rebuilt: pa.Array) -> pa.Table | None:
+    """:func:`person_view` of ``persons``, made from ``previous`` (the view of an earlier golden table) where
+    only the rows of the golden IDs ``rebuilt`` can differ from that table; None when the rows kept from
+    ``previous`` are not exactly the active persons outside ``rebuilt`` (then make the view afresh)."""
+    import pyarrow.compute as pc
 
-    views = {"p": _person_view(person_golden), "f": _firm_view(legal_entity_golden),
+    ids = rebuilt.cast(pa.string())
+    fresh = person_view(persons.filter(pc.is_in(persons.column("golden_id").cast(pa.string()), value_set=ids)))
+    kept = previous.filter(pc.invert(pc.is_in(previous.column("golden_id"), value_set=ids)))
+    # every active person outside ``rebuilt`` is one the previous view has (the resolve carried its row
+    # over), so the counts agree exactly when the kept rows are those persons and no one else
+    active = pc.sum(pc.equal(persons.column("status"), "active")).as_py() or 0
+    if kept.num_rows + fresh.num_rows != active or kept.schema != fresh.schema:
+        return None
+    return pa.concat_tables([kept, fresh]).combine_chunks()
+
+
+def build_links(person_golden: pa.Table, legal_entity_golden: pa.Table, building_golden: pa.Table, *,
+                persons: pa.Table | None = None) -> pa.Table:
+    """The links between active golden entities (``LINK_SCHEMA``), sorted by type, from, to. ``persons``:
+    :func:`person_view` of ``person_golden`` when the caller has it."""
+
+    views = {"p": person_view(person_golden) if persons is None else persons, "f": _firm_view(legal_entity_golden),
              "b": _building_view(building_golden)}
     con = duck.connect()  # its own connection: the views' short names cannot clash with a caller's tables
     try:

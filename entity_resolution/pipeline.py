@@ -158,7 +158,7 @@ def _publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: 
     """:func:`publish_stage`, also returning what the publish computed (None for a retry after the commit),
     from which this process builds the mirrors without reading the release back."""
     from entity_resolution.golden import promote_state
-    from entity_resolution.links import build_links
+    from entity_resolution.links import build_links, person_view
     from warehouse.release import publish
     from zhiwang.errors import UserError
 
@@ -176,7 +176,10 @@ def _publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: 
         results = {e: (resolved or {}).get(e) or _read_pending(settings, release, e) for e in ENTITY_TYPES}
         parts = {e: results[e].tables for e in ENTITY_TYPES}
         golden = {e: parts[e]["golden"] for e in ENTITY_TYPES}
-        links = build_links(golden["person"], golden["legal_entity"], golden["building"])
+        persons = _kept_person_view(settings, golden["person"], results["person"].rebuilt)
+        if persons is None:
+            persons = person_view(golden["person"])
+        links = build_links(golden["person"], golden["legal_entity"], golden["building"], persons=persons)
         linking.rows = links.num_rows
     with stage("publish") as publishing:
         tables = {
@@ -194,9 +197,48 @@ def _publish_stage(settings: Settings, catalog: Catalog, release: int, *, note: 
             incremental.promote(settings, entity, pending_dir(settings, release, entity) / "match")
         disagreements = _write_disagreements(settings, published.release.number,
                                              {e: parts[e]["disagreements"] for e in ENTITY_TYPES})
+        _keep_person_view(settings, published.release.number, persons)
     shutil.rmtree(settings.home / "resolve" / "_pending" / f"release_{release}", ignore_errors=True)
     return {"release": published.release.number, "links": links.num_rows, "disagreements": disagreements,
             "timings": {"links": linking.seconds, "publish": publishing.seconds}}, published
+
+
+def _person_view_dir(settings: Settings) -> Path:
+    return settings.home / "resolve" / "_links"
+
+
+def _kept_person_view(settings: Settings, persons: pa.Table, rebuilt: Rebuilt | None) -> pa.Table | None:
+    """The persons' link keys, made again only for the rebuilt golden rows when the view kept at the last
+    publish belongs to the release the resolve started from (None: make it afresh)."""
+    from entity_resolution.links import updated_person_view
+
+    folder = _person_view_dir(settings)
+    if rebuilt is None:
+        return None
+    try:
+        kept = json.loads((folder / "person_view.json").read_text(encoding="utf-8"))
+        if kept.get("release") != rebuilt.since:
+            return None
+        previous = state_files.read(folder, "person_view")
+    except (OSError, ValueError, pa.ArrowException):
+        return None  # missing or unreadable: made afresh
+    return updated_person_view(previous, persons, rebuilt.golden_ids)
+
+
+def _keep_person_view(settings: Settings, release: int, persons: pa.Table) -> None:
+    """Keep release ``release``'s person link keys for the next publish (derived data: losing them only
+    costs the next publish their remaking)."""
+    folder = _person_view_dir(settings)
+    tmp = folder.with_name(folder.name + ".partial")
+    try:
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        state_files.write(persons, tmp, "person_view")
+        (tmp / "person_view.json").write_text(json.dumps({"release": release}), encoding="utf-8")
+        shutil.rmtree(folder, ignore_errors=True)
+        os.replace(tmp, folder)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def resolve_and_publish(settings: Settings, catalog: Catalog, *, build_mirrors: bool = True,

@@ -71,6 +71,33 @@ def test_links_of_every_type():
     # P3's employer name matches two firms' keys (E3 and E4): no link rather than a guess
 
 
+def _same(a: pa.Table, b: pa.Table) -> bool:
+    return a.sort_by("golden_id").equals(b.sort_by("golden_id"))
+
+
+def test_person_view_updated_for_rebuilt_rows_only():
+    from entity_resolution.links import person_view, updated_person_view
+
+    persons, firms, buildings = _golden()
+    previous = person_view(persons)
+    rows = persons.to_pylist()
+    # the resolve rebuilt P2 (moved), P3 (merged into P4) and made P6; P1, P4 and P5 were carried over
+    rows[1]["residence_address"] = "深圳市南山区科苑路15号科兴科学园A座808室"
+    rows[2]["status"] = "merged"
+    rows.append({**rows[0], "golden_id": "P6", "name": "赵六", "id_number": None, "employer_uscc": None})
+    now = _table(rows)
+    rebuilt = pa.array(["P2", "P3", "P6"])
+    updated = updated_person_view(previous, now, rebuilt)
+    assert updated is not None and _same(updated, person_view(now))
+    assert build_links(now, firms, buildings, persons=updated).equals(build_links(now, firms, buildings))
+    # a carried-over person the previous view lacks (a view of another golden table): made afresh instead
+    assert updated_person_view(previous.filter(pa.array([r != "P1" for r in previous["golden_id"].to_pylist()])),
+                               now, rebuilt) is None
+    # a person the hint does not name but whose row changed is not the carried row: the counts catch a drop
+    rows[0]["status"] = "retired"
+    assert updated_person_view(previous, _table(rows), rebuilt) is None
+
+
 def test_empty_and_minimal_tables():
     empty = pa.table({"golden_id": pa.array([], pa.string()), "status": pa.array([], pa.string())})
     links = build_links(empty, empty, empty)

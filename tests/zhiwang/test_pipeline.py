@@ -135,3 +135,24 @@ def test_incremental_scoring_equals_scoring_everything(city, tmp_path) -> None:
             return {(min(a, b), max(a, b)): round(p, 6) for a, b, p in rows}
 
         assert pairs(again.pairs) == pairs(fresh.pairs), entity
+
+
+def test_links_of_an_incremental_release_equal_links_made_afresh(city) -> None:
+    """Release 2's links, made from release 1's person keys and the rebuilt persons only, are the links of
+    its golden tables made from nothing."""
+    import json
+
+    from entity_resolution.links import LINK_SCHEMA, build_links
+    from entity_resolution.pipeline import _person_view_dir
+    from warehouse.registry import read_table
+
+    settings, _, runs = city
+    assert runs[1].extra["entities"]["person"]["resolve_mode"] == "incremental"
+    golden = [read_table(settings, e, release=2) for e in ("person", "legal_entity", "building")]
+    afresh = build_links(*golden)
+    published = read_table(settings, "links", release=2)
+    assert published.num_rows == afresh.num_rows > 0 and afresh.schema == LINK_SCHEMA
+    rows = list(zip(*(published.column(c).to_pylist() for c in ("relation", "from_id", "to_id")), strict=True))
+    assert sorted(rows) == list(zip(*(afresh.column(c).to_pylist() for c in ("link_type", "from_id", "to_id")),
+                                    strict=True))
+    assert json.loads((_person_view_dir(settings) / "person_view.json").read_text(encoding="utf-8")) == {"release": 2}
