@@ -1,6 +1,10 @@
 """Splink's charts for stewards, written as self-contained HTML (libraries inlined: intranets have no CDN)
 under ``<home>/review/charts/<entity>/``: the model's match weights and m/u parameters, waterfall charts of
 the least certain scored pairs, and a cluster studio dashboard over a sample of records.
+
+The charts are a function of the model, the sample and the code that draws them: when none of these changed
+since they were last written (most redeliveries leave the first records by ``record_uid`` as they were),
+the charts on disk are kept instead of being drawn again.
 """
 
 from __future__ import annotations
@@ -33,13 +37,19 @@ def write_charts(settings: Settings, entity: str, records: pa.Table, *, sample: 
 
     module_name, standardize_name, _ = MATCHERS[entity]
     module = importlib.import_module(module_name)
-    model = json.loads(Path(module.MODEL_PATH).read_text(encoding="utf-8"))
+    model_text = Path(module.MODEL_PATH).read_text(encoding="utf-8")
+    model = json.loads(model_text)
     model["retain_intermediate_calculation_columns"] = True  # the waterfall needs each comparison's weight
     model["retain_matching_columns"] = True
-    rows = records.sort_by("record_uid").slice(0, sample) if records.num_rows > sample else records
-    matching = getattr(module, standardize_name)(rows.to_pandas(), id_column="record_uid")
+    rows = _sample(records, sample)
     folder = charts_dir(settings, entity)
+    stamp = _stamp(module.__file__, model_text, rows)
+    drawn = _drawn(folder, stamp)
+    if drawn is not None:
+        return drawn
+    matching = getattr(module, standardize_name)(rows.to_pandas(), id_column="record_uid")
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / STAMP).unlink(missing_ok=True)  # the charts are being replaced: no stamp until all are
     written: list[Path] = []
     con = duck.connect()
     try:
@@ -59,7 +69,57 @@ def write_charts(settings: Settings, entity: str, records: pa.Table, *, sample: 
             written.append(studio)
     finally:
         con.close()
+    (folder / STAMP).write_text(json.dumps({"stamp": stamp, "files": [p.name for p in written]}), encoding="utf-8")
     return written
+
+
+STAMP = "charts.json"
+"""What the charts in a folder were drawn from (a digest) and their file names."""
+
+
+def _sample(records: pa.Table, sample: int) -> pa.Table:
+    """The ``sample`` records first by ``record_uid`` (a partial selection: a city's records are not sorted
+    whole for 3,000 of them)."""
+    import pyarrow.compute as pc
+
+    if records.num_rows <= sample:
+        return records
+    first = pc.bottom_k_unstable(records.column("record_uid"), k=sample)
+    return records.take(first).sort_by("record_uid")
+
+
+def _stamp(model_module: str, model_text: str, rows: pa.Table) -> str:
+    """A digest of everything the charts are drawn from: the sample's values, the model and its
+    standardizer, the code that draws them and Splink's version."""
+    import hashlib
+
+    import pyarrow as pa
+    import splink
+
+    from entity_resolution.sources import code_version
+
+    digest = hashlib.sha256()
+    for part in (splink.__version__, code_version(), model_text):
+        digest.update(part.encode() + b"\0")
+    for path in (Path(__file__), Path(model_module)):
+        digest.update(path.read_bytes() + b"\0")
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    digest.update(sink.getvalue())
+    return digest.hexdigest()
+
+
+def _drawn(folder: Path, stamp: str) -> list[Path] | None:
+    """The charts in ``folder`` when they were drawn from ``stamp`` and are all there."""
+    try:
+        kept = json.loads((folder / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    files = [folder / name for name in kept.get("files", [])] if isinstance(kept, dict) else []
+    if kept.get("stamp") != stamp or not files or not all(f.is_file() for f in files):
+        return None
+    return files
 
 
 def _save(chart, path: Path) -> Path:  # noqa: ANN001 - a Splink chart

@@ -64,8 +64,11 @@ class Scored:
     cache_release: int | None = None
     """incremental: the release whose pairs the unchanged records' pairs were kept from."""
     encoded: PairCodes | None = None
-    """incremental: ``pairs`` encoded as positions among the records (clustering.encode_pairs gives the same),
-    found on the way: a city's pairs need not be hashed again to cluster them."""
+    """``pairs`` encoded as positions among the records (clustering.encode_pairs gives the same), found on
+    the way: a city's pairs need not be hashed again to cluster them."""
+    pair_rows: tuple[np.ndarray, np.ndarray] | None = None
+    """Positions of each pair's two records among the ``matching`` rows, kept in the match cache: the next
+    run then places the cached pairs through their rows' positions instead of hashing millions of pair ends."""
 
 
 def cache_dir(settings: Settings, entity: str) -> Path:
@@ -99,12 +102,17 @@ def score(settings: Settings, entity: str, records: pa.Table, *, threshold: floa
     if cache is not None:
         from entity_resolution.clustering import _encode
 
-        old_matching, old_pairs, cache_release = cache
+        old_matching, old_pairs, cache_release, pair_rows = cache
         uids = records.column("record_uid").combine_chunks().cast(pa.string())
-        # one hash pass puts the cached rows and both ends of the cached pairs at their record's position
-        # (-1: no longer a record); everything after is integer work on a city's millions of rows
-        unique, (row_at, left, right) = _encode(uids, old_matching.column("unique_id"), old_pairs.column("record_uid_l"),
-                                                old_pairs.column("record_uid_r"))
+        # one hash pass puts the cached rows (and, from an older cache without their rows, both ends of the
+        # cached pairs) at their record's position (-1: no longer a record); everything after is integer
+        # work on a city's millions of rows
+        if pair_rows is not None:
+            unique, (row_at,) = _encode(uids, old_matching.column("unique_id"))
+            left, right = (np.where(ends >= 0, row_at[np.maximum(ends, 0)], -1) for ends in pair_rows)
+        else:
+            unique, (row_at, left, right) = _encode(uids, old_matching.column("unique_id"),
+                                                    old_pairs.column("record_uid_l"), old_pairs.column("record_uid_r"))
         if unique and not uids.null_count:
             found = row_at >= 0
             kept = np.zeros(len(row_at), dtype=bool)  # a cached row whose record has the same fingerprint now
@@ -120,12 +128,21 @@ def score(settings: Settings, entity: str, records: pa.Table, *, threshold: floa
                                       old_pairs.filter(pa.array(both)), model, decisive, threshold)
                 scored.fingerprints, scored.cache_release = records.column("fingerprint"), cache_release
                 scored.encoded = _encoded(uids, left[both], right[both], scored.pairs.slice(int(both.sum())))
+                # the matching rows are the kept ones (cache order), then the rescored ones (record order)
+                row = np.full(records.num_rows, -1, np.int64)
+                row[row_at[kept]] = np.arange(int(kept.sum()))
+                row[~unchanged] = np.arange(int(kept.sum()), int(kept.sum()) + changed)
+                scored.pair_rows = tuple(np.where(ends >= 0, row[np.maximum(ends, 0)], -1)
+                                         for ends in (scored.encoded.left, scored.encoded.right))
                 return scored
+    from entity_resolution.clustering import encode_pairs
+
     matching = _standardized(records, entity)
     pairs = get_backend().predict(model, matching.drop_columns(["fingerprint"]), None, decisive=decisive,
                                   threshold=threshold)
+    encoded = encode_pairs(records.column("record_uid"), pairs)  # the matching rows are in record order
     return Scored(pairs=pairs, matching=matching, mode="full", rescored=records.num_rows,
-                  fingerprints=records.column("fingerprint"))
+                  fingerprints=records.column("fingerprint"), encoded=encoded, pair_rows=(encoded.left, encoded.right))
 
 
 def _incremental(entity: str, records: pa.Table, unchanged: np.ndarray, changed: int, kept_rows: pa.Table,
@@ -203,6 +220,10 @@ def save_pending(folder: Path, scored: Scored, entity: str, release: int) -> Non
     folder.mkdir(parents=True, exist_ok=True)
     state_files.write(scored.matching, folder, "matching")
     state_files.write(scored.pairs, folder, "pairs")
+    if scored.pair_rows is not None:
+        kind = pa.int32() if scored.matching.num_rows < 2**31 else pa.int64()
+        state_files.write(pa.table({"l": pa.array(scored.pair_rows[0], kind), "r": pa.array(scored.pair_rows[1], kind)}),
+                          folder, "pair_rows")
     (folder / "model.sha256").write_text(model_sha, encoding="utf-8")
     (folder / "release").write_text(str(release), encoding="utf-8")
 
@@ -218,13 +239,23 @@ def promote(settings: Settings, entity: str, pending: Path) -> None:
     replace_dir(pending, target)  # moved, not copied: the pending folder goes once the release is out
 
 
-def _load(settings: Settings, entity: str, model_sha: str) -> tuple[pa.Table, pa.Table, int | None] | None:
+def _load(settings: Settings, entity: str,
+          model_sha: str) -> tuple[pa.Table, pa.Table, int | None, tuple[np.ndarray, np.ndarray] | None] | None:
+    """The cached matching rows, pairs, their release and the pairs' row positions (None when the cache
+    predates them or they do not fit its pairs and rows)."""
     folder = cache_dir(settings, entity)
     try:
         if (folder / "model.sha256").read_text(encoding="utf-8") != model_sha:
             return None  # a retrained model scores differently: start afresh
         release = (folder / "release").read_text(encoding="utf-8").strip() if (folder / "release").exists() else ""
-        return (state_files.read(folder, "matching"), state_files.read(folder, "pairs"),
-                int(release) if release.isdigit() else None)
+        matching, pairs = state_files.read(folder, "matching"), state_files.read(folder, "pairs")
     except FileNotFoundError:
         return None
+    rows = None
+    if state_files.exists(folder, "pair_rows"):
+        table = state_files.read(folder, "pair_rows")
+        ends = tuple(table.column(c).to_numpy().astype(np.int64) for c in ("l", "r")) if table.num_rows else \
+            (np.zeros(0, np.int64), np.zeros(0, np.int64))
+        if table.num_rows == pairs.num_rows and all(e.max(initial=-1) < matching.num_rows for e in ends):
+            rows = ends
+    return matching, pairs, int(release) if release.isdigit() else None, rows

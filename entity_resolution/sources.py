@@ -72,7 +72,7 @@ def load_source_records(settings: Settings, catalog: Catalog, entity: str, *, st
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     state_files.write(records, tmp, "records")
-    (tmp / "manifest.json").write_text(json.dumps({"code": _code_version(), "files": manifest}), encoding="utf-8")
+    (tmp / "manifest.json").write_text(json.dumps({"code": code_version(), "files": manifest}), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     os.replace(tmp, folder)
     return records
@@ -99,7 +99,7 @@ def _kept_records(folder: Path, manifest: list[list[str | int]]) -> tuple[pa.Tab
 
     try:
         kept = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        if kept.get("code") != _code_version():
+        if kept.get("code") != code_version():
             return None
         files = [list(f) for f in kept["files"]]
         if not files or files != manifest[:len(files)]:
@@ -128,7 +128,7 @@ def _merged(kept: pa.Table, new: pa.Table) -> pa.Table:
 
 
 @cache
-def _code_version() -> str:
+def code_version() -> str:
     """A digest of the code that makes the records (reading, types, standard forms): changed code makes them
     afresh, never stale."""
     import hashlib

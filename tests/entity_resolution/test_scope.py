@@ -241,3 +241,37 @@ def test_a_resolve_with_nothing_changed_affects_nothing_and_changes_nothing(sett
     assert (two.stats["resolve_mode"], two.stats["resolved_records"], two.changes.num_rows) == ("incremental", 0, 0)
     assert _sorted(two.golden, "golden_id").equals(_sorted(one.golden, "golden_id"))
     assert _sorted(two.xref, "record_key").equals(_sorted(one.xref, "record_key"))
+
+
+def test_cached_pairs_placed_by_their_rows_equal_pairs_placed_by_their_uids(city) -> None:
+    """The match cache keeps each pair's row positions (pair_rows); a cache without them (an older home) or
+    with ones that do not fit gives the same pairs and codes, and the kept positions name the pairs' records."""
+    import os
+
+    from entity_resolution import incremental, state_files
+    from entity_resolution.sources import load_source_records
+
+    settings, catalog = city
+    records = load_source_records(settings, catalog, "person")
+    folder = incremental.cache_dir(settings, "person")
+    rows_file = state_files.path(folder, "pair_rows")
+    assert rows_file.exists()
+    placed = incremental.score(settings, "person", records)
+    assert placed.mode == "incremental" and placed.pair_rows is not None
+    unique_id = placed.matching.column("unique_id")
+    for ends, column in zip(placed.pair_rows, ("record_uid_l", "record_uid_r"), strict=True):
+        assert ends.min() >= 0
+        assert unique_id.take(pa.array(ends)).to_pylist() == placed.pairs.column(column).to_pylist()
+    saved = rows_file.with_name("pair_rows.saved")
+    os.replace(rows_file, saved)
+    try:
+        by_uids = incremental.score(settings, "person", records)  # no pair_rows: the uids are hashed
+        state_files.write(pa.table({"l": pa.array([0], pa.int32()), "r": pa.array([1], pa.int32())}), folder, "pair_rows")
+        misfit = incremental.score(settings, "person", records)  # rows of other pairs: ignored
+    finally:
+        os.replace(saved, rows_file)
+    for other in (by_uids, misfit):
+        assert other.pairs.equals(placed.pairs) and other.matching.equals(placed.matching)
+        assert np.array_equal(other.encoded.left, placed.encoded.left)
+        assert np.array_equal(other.encoded.right, placed.encoded.right)
+        assert all(np.array_equal(a, b) for a, b in zip(other.pair_rows, placed.pair_rows, strict=True))

@@ -93,8 +93,8 @@ def test_kept_records_that_no_longer_fit_are_made_again(city, monkeypatch: pytes
 
     # the code that makes the records changed
     read.clear()
-    sources._code_version.cache_clear()
-    monkeypatch.setattr(sources, "_code_version", lambda: "another version")
+    sources.code_version.cache_clear()
+    monkeypatch.setattr(sources, "code_version", lambda: "another version")
     assert sources.load_source_records(settings, catalog, "person").equals(full)
     assert read == [staged]
 

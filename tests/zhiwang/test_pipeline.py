@@ -112,6 +112,36 @@ def test_splink_charts_for_stewards_render_offline(city) -> None:
             assert not re.search(r"<script[^>]+src=[\"']https?://", html), f"{page} loads a script from the internet"
 
 
+def test_charts_are_drawn_again_only_when_their_sample_or_model_changed(city, monkeypatch) -> None:
+    import pyarrow as pa
+
+    from entity_resolution import charts
+    from entity_resolution.sources import load_source_records
+
+    settings, catalog, _ = city
+    records = load_source_records(settings, catalog, "person")
+    folder = charts.charts_dir(settings, "person")
+    drawn = {p: p.stat().st_mtime_ns for p in folder.glob("*.html")}
+    written = charts.write_charts(settings, "person", records)  # as the last run drew them: kept
+    assert all(p.stat().st_mtime_ns == t for p, t in drawn.items())
+    assert set(written) == {folder / n for n in ("match_weights.html", "m_u_parameters.html",
+                                                  "waterfall_uncertain_pairs.html", "cluster_studio.html")}
+    # the sample is the first records by uid, however the records come ordered
+    shuffled = records.take(pa.array(range(records.num_rows - 1, -1, -1)))
+    assert charts.write_charts(settings, "person", shuffled, sample=500) == charts.write_charts(
+        settings, "person", records, sample=500)
+    times = {p: p.stat().st_mtime_ns for p in folder.glob("*.html")}
+    assert charts.write_charts(settings, "person", records, sample=500) and all(
+        p.stat().st_mtime_ns == t for p, t in times.items())
+    # a record of the sample changed: drawn again; a chart file gone: drawn again
+    changed = records.set_column(records.schema.get_field_index("name"), "name",
+                                 pa.array(["改名"] + records.column("name").to_pylist()[1:]))
+    charts.write_charts(settings, "person", changed, sample=500)
+    assert all(p.stat().st_mtime_ns != t for p, t in times.items())
+    (folder / "match_weights.html").unlink()
+    assert (folder / "match_weights.html") in charts.write_charts(settings, "person", changed, sample=500)
+
+
 def test_incremental_scoring_equals_scoring_everything(city, tmp_path) -> None:
     """Delivery 2 was scored incrementally; scoring all its records afresh finds the same pairs."""
     import dataclasses
