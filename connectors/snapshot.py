@@ -246,7 +246,8 @@ def update_index(staging_dir: Path, resource: Resource, batch_id: str, base: Sna
     """Merge one staged delivery into the index: its accepted rows become their keys' entries; keys it
     quarantined (or accepted more than once) leave it, so they are judged again next time. Atomic."""
     accepted = pq.read_table(accepted_path, columns=["_row_number"])
-    mine = hashes.join(accepted, keys="_row_number", join_type="inner")
+    # in row order: a multi-threaded join returns its rows in an order that changes from run to run
+    mine = hashes.join(accepted, keys="_row_number", join_type="inner").sort_by("_row_number")
     counts = mine.group_by("_record_key").aggregate([("_record_key", "count")])
     repeated = counts.filter(pc.greater(counts["_record_key_count"], 1))["_record_key"].combine_chunks()
     fresh = mine.filter(pc.invert(pc.fill_null(pc.is_in(mine["_record_key"], value_set=repeated), False)))

@@ -314,3 +314,29 @@ def test_known_hashes_are_found_whatever_their_order(tmp_path: Path) -> None:
         assert expected.sum() >= 3_000 and not expected.all()
         assert (diff.known(pa.array(values, pa.uint64())) == expected).all()
         assert diff.known(pa.array([], pa.uint64())).tolist() == []
+
+
+def test_index_rows_keep_the_delivery_order(tmp_path: Path, own_catalog: Path) -> None:
+    """The index lists a delivery's accepted rows in row order, run after run (a multi-threaded join alone
+    returns them in an order that changes between runs)."""
+    import numpy as np
+    import pyarrow as pa
+
+    from connectors import snapshot
+    from zhiwang.validation import load_valid_catalog
+
+    resource = load_valid_catalog(own_catalog).resource("minzheng_elderly")
+    n = 400_000
+    rows = np.arange(n, dtype=np.int64)
+    hashes = pa.table({"_row_number": rows, "_record_key": pa.array([f"K{i:07d}" for i in range(n)]),
+                       "row_hash": pa.array(rows.astype(np.uint64) * 7919)})
+    accepted = tmp_path / "accepted.parquet"
+    pq.write_table(pa.table({"_row_number": np.random.default_rng(3).permutation(rows)}), accepted)
+    written = []
+    for run in range(3):
+        staging = tmp_path / f"staging{run}"
+        path = snapshot.update_index(staging, resource, "b1", snapshot.SnapshotIndex(None, [], None), hashes, accepted,
+                                     [], [])
+        written.append(pq.read_table(path).column("record_key"))
+    assert written[0].to_pylist() == hashes.column("_record_key").to_pylist()
+    assert all(w.equals(written[0]) for w in written)
