@@ -346,8 +346,7 @@ def _mask_if_identifier(fields: pa.ChunkedArray, values: pa.Array) -> pa.Array:
     """``values`` (text) with the text of identifier fields masked (440304********1234), row for row."""
     import pyarrow.compute as pc
 
-    from entity_resolution.standardize._vector import python_values
-    from quality.quarantine import mask_value
+    from warehouse.mirror import mask_strings
 
     identifier = pc.is_in(fields.cast(pa.string()), value_set=pa.array(["id_number", "legal_rep_id_number", "phone"]))
     rows = pc.and_(pc.fill_null(identifier, False), values.is_valid())
@@ -355,5 +354,4 @@ def _mask_if_identifier(fields: pa.ChunkedArray, values: pa.Array) -> pa.Array:
         rows = rows.combine_chunks()
     if not pc.any(rows).as_py():
         return values
-    masked = [mask_value(v) for v in python_values(values.filter(rows))]
-    return pc.replace_with_mask(values, rows, pa.array(masked, pa.string()))
+    return pc.replace_with_mask(values, rows, mask_strings(values.filter(rows)))
