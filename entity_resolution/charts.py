@@ -33,7 +33,7 @@ def write_charts(settings: Settings, entity: str, records: pa.Table, *, sample: 
     """Write the charts for ``entity`` from its saved model and a deterministic sample of ``records``."""
     from splink import DuckDBAPI, Linker
 
-    from entity_resolution.incremental import MATCHERS
+    from entity_resolution.incremental import MATCH_INPUTS, MATCHERS
 
     module_name, standardize_name, _ = MATCHERS[entity]
     module = importlib.import_module(module_name)
@@ -41,7 +41,9 @@ def write_charts(settings: Settings, entity: str, records: pa.Table, *, sample: 
     model = json.loads(model_text)
     model["retain_intermediate_calculation_columns"] = True  # the waterfall needs each comparison's weight
     model["retain_matching_columns"] = True
+    # the columns the standardizer reads: a redelivery's new batch IDs and delivery times change no chart
     rows = _sample(records, sample)
+    rows = rows.select(["record_uid", *(c for c in MATCH_INPUTS[entity] if c in rows.column_names)])
     folder = charts_dir(settings, entity)
     stamp = _stamp(module.__file__, model_text, rows)
     drawn = _drawn(folder, stamp)

@@ -217,12 +217,22 @@ def _kept_person_view(settings: Settings, persons: pa.Table, rebuilt: Rebuilt | 
         return None
     try:
         kept = json.loads((folder / "person_view.json").read_text(encoding="utf-8"))
-        if kept.get("release") != rebuilt.since:
+        if kept.get("release") != rebuilt.since or kept.get("code") != _person_view_code():
             return None
         previous = state_files.read(folder, "person_view")
     except (OSError, ValueError, pa.ArrowException):
         return None  # missing or unreadable: made afresh
     return updated_person_view(previous, persons, rebuilt.golden_ids)
+
+
+def _person_view_code() -> str:
+    """A digest of the code that makes the person link keys: keys made by other code are made afresh."""
+    import hashlib
+
+    from entity_resolution import links
+    from entity_resolution.sources import code_version
+
+    return hashlib.sha256(code_version().encode() + Path(links.__file__).read_bytes()).hexdigest()[:16]
 
 
 def _keep_person_view(settings: Settings, release: int, persons: pa.Table) -> None:
@@ -234,7 +244,8 @@ def _keep_person_view(settings: Settings, release: int, persons: pa.Table) -> No
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)
         state_files.write(persons, tmp, "person_view")
-        (tmp / "person_view.json").write_text(json.dumps({"release": release}), encoding="utf-8")
+        (tmp / "person_view.json").write_text(json.dumps({"release": release, "code": _person_view_code()}),
+                                              encoding="utf-8")
         shutil.rmtree(folder, ignore_errors=True)
         os.replace(tmp, folder)
     except OSError:

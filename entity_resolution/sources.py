@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from functools import cache
 from pathlib import Path
 
@@ -67,8 +68,6 @@ def load_source_records(settings: Settings, catalog: Catalog, entity: str, *, st
     else:
         records = _merged(kept[0], standardize_values(entity, _read_files(entity, files[len(kept[1]):])))
     tmp = folder.with_name(folder.name + ".partial")
-    import shutil
-
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     state_files.write(records, tmp, "records")
@@ -129,15 +128,17 @@ def _merged(kept: pa.Table, new: pa.Table) -> pa.Table:
 
 @cache
 def code_version() -> str:
-    """A digest of the code that makes the records (reading, types, standard forms): changed code makes them
-    afresh, never stale."""
+    """A digest of the code that makes the records (reading, types, standard forms, and the DuckDB that casts
+    them): changed code makes them afresh, never stale."""
     import hashlib
+
+    import duckdb
 
     import catalog.canonical
     import entity_resolution.standardize
     import quality.validators
 
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(duckdb.__version__.encode() + b"\0")
     paths = [Path(__file__), Path(catalog.canonical.__file__)]
     for package in (entity_resolution.standardize, quality.validators):
         paths += sorted(Path(package.__file__).parent.glob("*.py"))

@@ -173,7 +173,7 @@ def test_links_of_an_incremental_release_equal_links_made_afresh(city) -> None:
     import json
 
     from entity_resolution.links import LINK_SCHEMA, build_links
-    from entity_resolution.pipeline import _person_view_dir
+    from entity_resolution.pipeline import _person_view_code, _person_view_dir
     from warehouse.registry import read_table
 
     settings, _, runs = city
@@ -185,4 +185,5 @@ def test_links_of_an_incremental_release_equal_links_made_afresh(city) -> None:
     rows = list(zip(*(published.column(c).to_pylist() for c in ("relation", "from_id", "to_id")), strict=True))
     assert sorted(rows) == list(zip(*(afresh.column(c).to_pylist() for c in ("link_type", "from_id", "to_id")),
                                     strict=True))
-    assert json.loads((_person_view_dir(settings) / "person_view.json").read_text(encoding="utf-8")) == {"release": 2}
+    kept = json.loads((_person_view_dir(settings) / "person_view.json").read_text(encoding="utf-8"))
+    assert kept == {"release": 2, "code": _person_view_code()}
