@@ -238,6 +238,8 @@ def _person_view_code() -> str:
 def _keep_person_view(settings: Settings, release: int, persons: pa.Table) -> None:
     """Keep release ``release``'s person link keys for the next publish (derived data: losing them only
     costs the next publish their remaking)."""
+    from entity_resolution.golden import replace_dir
+
     folder = _person_view_dir(settings)
     tmp = folder.with_name(folder.name + ".partial")
     try:
@@ -246,8 +248,7 @@ def _keep_person_view(settings: Settings, release: int, persons: pa.Table) -> No
         state_files.write(persons, tmp, "person_view")
         (tmp / "person_view.json").write_text(json.dumps({"release": release, "code": _person_view_code()}),
                                               encoding="utf-8")
-        shutil.rmtree(folder, ignore_errors=True)
-        os.replace(tmp, folder)
+        replace_dir(tmp, folder)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -16,7 +16,6 @@ replaced) or when the code that makes them changed.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from functools import cache
 from pathlib import Path
@@ -67,13 +66,14 @@ def load_source_records(settings: Settings, catalog: Catalog, entity: str, *, st
         records = standardize_values(entity, _read_files(entity, files)).combine_chunks()
     else:
         records = _merged(kept[0], standardize_values(entity, _read_files(entity, files[len(kept[1]):])))
+    from entity_resolution.golden import replace_dir
+
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     state_files.write(records, tmp, "records")
     (tmp / "manifest.json").write_text(json.dumps({"code": code_version(), "files": manifest}), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    replace_dir(tmp, folder)
     return records
 
 
