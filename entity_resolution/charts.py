@@ -118,8 +118,11 @@ def _drawn(folder: Path, stamp: str) -> list[Path] | None:
         kept = json.loads((folder / STAMP).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    files = [folder / name for name in kept.get("files", [])] if isinstance(kept, dict) else []
-    if kept.get("stamp") != stamp or not files or not all(f.is_file() for f in files):
+    if not isinstance(kept, dict) or kept.get("stamp") != stamp or not isinstance(kept.get("files"), list):
+        return None
+    names = [str(name) for name in kept["files"]]
+    files = [folder / name for name in names if Path(name).name == name]  # plain names: nothing outside the folder
+    if not files or len(files) != len(names) or not all(f.is_file() for f in files):
         return None
     return files
 

@@ -187,3 +187,14 @@ def test_links_of_an_incremental_release_equal_links_made_afresh(city) -> None:
                                     strict=True))
     kept = json.loads((_person_view_dir(settings) / "person_view.json").read_text(encoding="utf-8"))
     assert kept == {"release": 2, "code": _person_view_code()}
+
+
+def test_a_damaged_chart_stamp_means_drawing_again(city) -> None:
+    from entity_resolution import charts
+
+    settings, _, _ = city
+    folder = charts.charts_dir(settings, "building")
+    stamp = folder / charts.STAMP
+    for damaged in ("[1, 2]", "{\"stamp\": 1}", "not json", "{\"stamp\": \"x\", \"files\": [\"../../state.sqlite\"]}"):
+        stamp.write_text(damaged, encoding="utf-8")
+        assert charts._drawn(folder, "x") is None
