@@ -32,34 +32,45 @@ def upsert_table(path: Path | str, table: pa.Table, keys: tuple[str, ...], metad
     post-images), or a delete and an append (see :func:`_delete_append`; with a key of several columns only
     when every changed row is new, else a merge).
     """
-    import pyarrow.compute as pc
     from deltalake import CommitProperties, DeltaTable, write_deltalake
+
+    uri = str(path)
+    if not DeltaTable.is_deltatable(uri, storage_options=storage_options):
+        write_deltalake(uri, table, mode="overwrite", configuration=DELTA_CONFIG,
+                        commit_properties=CommitProperties(custom_metadata=metadata), storage_options=storage_options)
+        return DeltaTable(uri, storage_options=storage_options).version()
+    return _upsert_existing(uri, table, keys, metadata, scope, known, storage_options, delta, method)[0]
+
+
+def _upsert_existing(uri: str, table: pa.Table, keys: tuple[str, ...], metadata: dict[str, str], scope: Any = None,
+                     known: tuple[int, pa.Table | None] | None = None, storage_options: dict[str, str] | None = None,
+                     delta: pa.Table | None = None, method: Literal["merge", "delete_append"] = "merge",
+                     hashes: Any = None, con: Any = None) -> tuple[int, pa.Table]:
+    """:func:`upsert_table` on an existing Delta table, also returning the delta committed. ``hashes``:
+    ``table``'s row hashes and ``con``: a DuckDB connection, both for the diff (:func:`warehouse.diff.row_delta`)."""
+    import pyarrow.compute as pc
+    from deltalake import CommitProperties, DeltaTable
 
     from warehouse.diff import row_delta
 
-    uri = str(path)
     props = CommitProperties(custom_metadata=metadata)
     opts = storage_options
-    if not DeltaTable.is_deltatable(uri, storage_options=opts):
-        write_deltalake(uri, table, mode="overwrite", configuration=DELTA_CONFIG, commit_properties=props,
-                        storage_options=opts)
-        return DeltaTable(uri, storage_options=opts).version()
     dt = DeltaTable(uri, storage_options=opts)
     # Compare with the latest Delta version, not the last release: a crashed publish may have committed
     # since, and the upsert must leave the table equal to ``table`` whatever it starts from.
     reuse = known is not None and scope is None and known[0] == dt.version()
     if not reuse or (delta is None and known[1] is None):
-        delta = row_delta(table, _read(dt, table.schema, scope), keys)
+        delta = row_delta(table, _read(dt, table.schema, scope), keys, hashes, con=con)
     elif delta is None:
-        delta = row_delta(table, known[1], keys)
+        delta = row_delta(table, known[1], keys, hashes, con=con)
     if delta.num_rows == 0:
-        return dt.version()
+        return dt.version(), delta
     only_inserts = delta.num_rows == pc.sum(pc.equal(delta.column("_op"), "I")).as_py()
     if method == "delete_append" and (len(keys) == 1 or only_inserts):
         _delete_append(uri, dt, table.schema, delta, keys[0], props, opts)
     else:
         _merge(dt, table.column_names, delta, keys, props)
-    return DeltaTable(uri, storage_options=opts).version()
+    return DeltaTable(uri, storage_options=opts).version(), delta
 
 
 MAX_IN_LIST = 2_000
@@ -128,18 +139,10 @@ def _read(dt: Any, schema: pa.Schema, scope: Any) -> pa.Table:
 def upsert_keyed(path: Path | str, table: pa.Table, key: str, metadata: dict[str, str], scope_keys: pa.Array,
                  hashes: Any = None, con: Any = None, storage_options: dict[str, str] | None = None) -> tuple[int, pa.Table]:
     """``upsert_table(path, table, (key,), metadata, scope=pc.field(key).isin(scope_keys), storage_options=…)``
-    on an existing Delta table, with the same reads and the same commit (one merge, none when nothing
-    changed), the diff made on ``con`` (a DuckDB connection the caller keeps for many tables; ``hashes``:
-    ``table``'s row hashes if the caller has them). Returns (the resulting version, the delta committed)."""
+    on an existing Delta table (one merge, none when nothing changed), the diff made on ``con`` (a DuckDB
+    connection the caller keeps for many tables; ``hashes``: ``table``'s row hashes if the caller has them).
+    Returns (the resulting version, the delta committed)."""
     import pyarrow.compute as pc
-    from deltalake import CommitProperties, DeltaTable
 
-    from warehouse.diff import row_delta
-
-    uri = str(path)
-    dt = DeltaTable(uri, storage_options=storage_options)
-    delta = row_delta(table, _read(dt, table.schema, pc.field(key).isin(scope_keys)), (key,), hashes, con=con)
-    if delta.num_rows == 0:
-        return dt.version(), delta
-    _merge(dt, table.column_names, delta, (key,), CommitProperties(custom_metadata=metadata))
-    return DeltaTable(uri, storage_options=storage_options).version(), delta
+    return _upsert_existing(str(path), table, (key,), metadata, scope=pc.field(key).isin(scope_keys),
+                            storage_options=storage_options, hashes=hashes, con=con)
