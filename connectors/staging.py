@@ -243,8 +243,8 @@ def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
 
 def _map_batch(resource: Resource, batch: pa.RecordBatch, source_columns: list[str], batch_id: str,
                landed: Landed, result: MapResult, quarantine: QuarantineWriter, diff: DeliveryDiff,
-               tally: _Tally, hashes: pa.Array | None = None) -> pa.Table:
-    """Map one batch as read; ``hashes``: its rows' hashes when already computed (see ``_hashed``)."""
+               tally: _Tally, hashes: pa.Array) -> pa.Table:
+    """Map one batch as read; ``hashes``: its rows' hashes (see ``_hashed``)."""
     n = batch.num_rows
     first_row = result.rows_read + 1
     result.rows_read += n
@@ -252,9 +252,7 @@ def _map_batch(resource: Resource, batch: pa.RecordBatch, source_columns: list[s
     if not diff.skipping:
         return _map_rows(resource, batch, source_columns, batch_id, landed, result, quarantine, diff, tally, row_numbers,
                          hashes)
-    # hash before typing: an unchanged row costs its hash and key, nothing more
-    if hashes is None:
-        hashes = diff.hash({src(c): _column(batch, c).cast(pa.string()) for c in source_columns})
+    # hashed before typing: an unchanged row costs its hash and key, nothing more
     same = diff.known(hashes)
     if not same.any():
         return _map_rows(resource, batch, source_columns, batch_id, landed, result, quarantine, diff, tally,
